@@ -1,0 +1,35 @@
+# recaug-spark developer entry points. The README's two commands are `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BENCH ?=
+QUICK ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup jars demo test lint format bench clean
+
+setup:  ## create the environment, install, resolve the Delta jars (idempotent)
+	@scripts/setup.sh
+
+jars: setup  ## (re)check the Delta jar cache; downloads only what is missing
+	@$(PY) -m recaug_spark.jars fetch
+
+demo: setup  ## run the embedded default: demo shop -> lake under ./lakehouse
+	@$(VENV)/bin/recaug ingest
+
+test: setup  ## lint + the whole test suite (one local Spark session)
+	@$(VENV)/bin/ruff check recaug_spark jobs tests
+	@$(VENV)/bin/ruff format --check recaug_spark jobs tests
+	@$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint:
+	@$(VENV)/bin/ruff check recaug_spark jobs tests
+
+format:
+	@$(VENV)/bin/ruff format recaug_spark jobs tests
+	@$(VENV)/bin/ruff check --fix recaug_spark jobs tests
+
+bench: setup  ## benchmarks under tests/benchmarks (BENCH=<name>, QUICK=1 for the quick variants)
+	@$(PY) -m tests.benchmarks.run $(if $(BENCH),--only $(BENCH)) $(if $(QUICK),--quick)
+
+clean:
+	rm -rf lakehouse bench-results build dist *.egg-info .pytest_cache .ruff_cache

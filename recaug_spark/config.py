@@ -1,0 +1,631 @@
+"""Typed, validated configuration: YAML layers merged in order, then ``--set`` overrides.
+
+Order of precedence (later wins): ``conf/base.yaml``, ``conf/local.yaml``, each ``--conf`` file in
+the order given, then ``--set dotted.key=value`` and ``--lake``. Mappings merge key by key; lists and
+scalars replace. A mapping whose ``kind`` changes (e.g. ``source.kind: demo`` -> ``csv``) is replaced
+as a whole, so the fields of one source kind never leak into another.
+
+This is the only module that reads YAML or the environment. Every leaf remembers the file it came
+from, so a validation error names the dotted key *and* its file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+from recaug_spark.errors import ConfigError
+
+EventType = Literal["view", "cart", "fav", "purchase"]
+EVENT_TYPES: tuple[str, ...] = ("view", "cart", "fav", "purchase")
+
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def absolutize(path: str) -> str:
+    """Make a local relative path absolute (against the working directory); leave URIs alone.
+
+    Executors and spark-submit may run elsewhere, so every path leaves config.py absolute.
+
+    Example:
+        >>> absolutize("s3a://bucket/lake")
+        's3a://bucket/lake'
+        >>> absolutize("/data/x.csv")
+        '/data/x.csv'
+    """
+    if _URI_SCHEME.match(path) or path.startswith("file:"):
+        return path
+    return os.path.abspath(os.path.expanduser(path))
+
+
+PathStr = Annotated[str, AfterValidator(absolutize)]
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"'{value}' is not an identifier (letters, digits, underscore)")
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
+
+
+class Frozen(BaseModel):
+    """Base for every config model: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Infrastructure sections
+# --------------------------------------------------------------------------------------------------
+
+
+class LakeConfig(Frozen):
+    """Where the lake lives. Tables are Delta directories under ``root`` (see lake.py)."""
+
+    root: PathStr = "./lakehouse"
+
+
+class SparkConfig(Frozen):
+    """How session.py builds the SparkSession.
+
+    Settings given by spark-submit (master, --conf, --jars, --packages) always win over these.
+    """
+
+    master: str | None = Field(None, description="local master when not under spark-submit; None = local[*]")
+    app_name: str = "recaug-spark"
+    driver_memory: str = Field("4g", description="driver heap in local mode (ignored under spark-submit)")
+    shuffle_partitions: int = Field(8, ge=1)
+    ui_enabled: bool = True
+    log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"] = "WARN"
+    arrow_batch_size: int = Field(10_000, ge=1, description="spark.sql.execution.arrow.maxRecordsPerBatch")
+    delta_version: str = Field(..., description="version of the io.delta:delta-spark jar")
+    jars_dir: PathStr | None = Field(
+        None, description="directory of jars to put on the classpath (offline clusters); None = the cache"
+    )
+    jars_cache: PathStr = "~/.cache/recaug-spark/jars"
+    maven_repositories: tuple[str, ...] = ("https://repo1.maven.org/maven2/",)
+    conf: dict[str, str] = Field(default_factory=dict, description="extra Spark conf, never overriding spark-submit")
+
+
+class RunConfig(Frozen):
+    """Settings shared by every stage of a run."""
+
+    seed: int = 42
+
+
+class IngestConfig(Frozen):
+    """Validation limits shared by every source."""
+
+    reprocess_files: bool = Field(False, description="re-read files already ingested (rows still dedupe)")
+    max_field_length: int = Field(4096, ge=16, description="a longer field sends its row to quarantine")
+    max_raw_length: int = Field(65536, ge=256, description="quarantined raw records are cut (and marked) here")
+    future_tolerance_hours: float = Field(24.0, ge=0, description="timestamps later than now + this are rejected")
+    min_timestamp: date = Field(date(1990, 1, 1), description="timestamps before this date are rejected")
+
+
+# --------------------------------------------------------------------------------------------------
+# Sources
+# --------------------------------------------------------------------------------------------------
+
+RESERVED_PREFIX = "_rc_"  # bookkeeping columns of the record parser (sources/records.py)
+EVENT_COLUMNS = ("user_id", "item_id", "event_type", "ts", "quantity", "price", "session_id")
+ITEM_COLUMNS = ("item_id", "category", "brand", "department", "price")
+USER_COLUMNS = ("user_id", "segment")
+
+
+class DelimitedFormat(Frozen):
+    """Layout of a delimited text file."""
+
+    delimiter: str = Field(",", min_length=1)
+    quote: str = Field('"', min_length=1, max_length=1)
+    escape: str = Field("\\", min_length=1, max_length=1)
+    header: bool = False
+    columns: tuple[str, ...] | None = Field(
+        None, description="field names in file order; required without a header, checked against it with one"
+    )
+
+    @model_validator(mode="after")
+    def _columns_when_headerless(self) -> DelimitedFormat:
+        if not self.header and not self.columns:
+            raise ValueError("a file without header needs 'columns' (the field names in order)")
+        if self.columns and len(set(self.columns)) != len(self.columns):
+            raise ValueError("'columns' has duplicate names")
+        if self.columns and any(c.startswith(RESERVED_PREFIX) for c in self.columns):
+            raise ValueError(f"field names starting with '{RESERVED_PREFIX}' are reserved")
+        return self
+
+
+class ExprSpec(Frozen):
+    """A Spark SQL expression over the raw fields (all strings: use try_cast / try_divide)."""
+
+    expr: str = Field(..., min_length=1)
+
+
+class ConstSpec(Frozen):
+    """A constant value for every row."""
+
+    const: str | int | float | bool
+
+
+def _column_spec_tag(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "<field>"
+    if isinstance(value, dict | ExprSpec | ConstSpec):
+        keys = set(value) if isinstance(value, dict) else {"expr" if isinstance(value, ExprSpec) else "const"}
+        if keys == {"expr"}:
+            return "<expr>"
+        if keys == {"const"}:
+            return "<const>"
+    return None
+
+
+# A column comes from a raw field (its name), a SQL expression ({expr: ...}) or a constant ({const: ...}).
+# Tags are written <like-this> so error locations can drop them (see _dotted_location).
+ColumnSpec = Annotated[
+    Annotated[str, Tag("<field>")] | Annotated[ExprSpec, Tag("<expr>")] | Annotated[ConstSpec, Tag("<const>")],
+    Discriminator(
+        _column_spec_tag,
+        custom_error_type="column_spec",
+        custom_error_message="expected a field name, {expr: <SQL>} or {const: <value>}",
+    ),
+]
+
+
+class TimestampSpec(Frozen):
+    """How the ``ts`` field is encoded: epoch ``unit`` or a datetime ``format``; neither = ISO-8601."""
+
+    unit: Literal["s", "ms", "us"] | None = None
+    format: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> TimestampSpec:
+        if self.unit and self.format:
+            raise ValueError("give either 'unit' or 'format', not both")
+        return self
+
+
+class RuleSpec(Frozen):
+    """A source-specific row rule: rows where ``when`` is true are quarantined or flagged.
+
+    ``when`` is a Spark SQL boolean over the canonical columns (after parsing).
+    """
+
+    name: Identifier
+    when: str = Field(..., min_length=1)
+    action: Literal["quarantine", "flag"]
+
+
+def _check_mapping_keys(columns: Mapping[str, Any], allowed: Sequence[str], required: Sequence[str]) -> None:
+    unknown = sorted(set(columns) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown canonical column(s) {unknown}; expected some of {list(allowed)}")
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise ValueError(f"missing mapping for required column(s) {missing}")
+
+
+def _check_field_refs(fmt: DelimitedFormat | None, refs: Sequence[str]) -> None:
+    if fmt is None or fmt.columns is None:
+        return  # field names come from the header; checked when the file is read
+    unknown = sorted(set(refs) - set(fmt.columns))
+    if unknown:
+        raise ValueError(f"field(s) {unknown} are not in format.columns {list(fmt.columns)}")
+
+
+class TableMapping(Frozen):
+    """How the fields of one record map to a canonical table (events, items or users).
+
+    ``format`` describes the text layout of records read from files; it is None for records derived
+    from other rows (items described by event rows).
+    """
+
+    format: DelimitedFormat | None = None
+    columns: dict[str, ColumnSpec]
+    attrs: tuple[str, ...] = Field((), description="raw fields kept, as strings, in the attrs map")
+    rules: tuple[RuleSpec, ...] = ()
+
+    def field_refs(self) -> list[str]:
+        """Raw field names referenced directly (by name) in the mapping and attrs."""
+        return [s for s in self.columns.values() if isinstance(s, str)] + list(self.attrs)
+
+
+class EventMapping(TableMapping):
+    """Event records; ``event_types`` maps raw values to canonical types (absent = canonical names)."""
+
+    timestamp: TimestampSpec = TimestampSpec()
+    event_types: dict[str, EventType] | None = None
+    key_columns: tuple[str, ...] | None = Field(
+        None, description="canonical columns that identify an event; default: all mapped columns + attrs"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> EventMapping:
+        _check_mapping_keys(self.columns, EVENT_COLUMNS, ("user_id", "item_id", "event_type", "ts"))
+        _check_field_refs(self.format, self.field_refs())
+        if self.key_columns is not None:
+            bad = sorted(set(self.key_columns) - set(EVENT_COLUMNS) - {"attrs"})
+            if bad:
+                raise ValueError(f"key_columns {bad} are not canonical event columns")
+        return self
+
+
+class ItemMapping(TableMapping):
+    """Item catalogue records."""
+
+    @model_validator(mode="after")
+    def _check(self) -> ItemMapping:
+        _check_mapping_keys(self.columns, ITEM_COLUMNS, ("item_id",))
+        _check_field_refs(self.format, self.field_refs())
+        return self
+
+
+class UserMapping(TableMapping):
+    """User profile records; every field in ``attrs`` becomes a profile attribute."""
+
+    @model_validator(mode="after")
+    def _check(self) -> UserMapping:
+        _check_mapping_keys(self.columns, USER_COLUMNS, ("user_id",))
+        _check_field_refs(self.format, self.field_refs())
+        return self
+
+
+class FileInput(Frozen):
+    """Where a table's records are read from, and their layout."""
+
+    path: tuple[PathStr, ...] = Field(..., min_length=1, description="files, directories or globs")
+    format: DelimitedFormat
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_as_tuple(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("path"), str):
+            return {**data, "path": (data["path"],)}
+        return data
+
+
+class EventFiles(FileInput, EventMapping):
+    """Event records read from delimited files."""
+
+
+class ItemFiles(FileInput, ItemMapping):
+    """Item records read from delimited files."""
+
+
+class UserFiles(FileInput, UserMapping):
+    """User records read from delimited files."""
+
+
+class ItemsFromEvents(Frozen):
+    """Items described by fields of the event records (e.g. Taobao's category_id)."""
+
+    from_events: dict[str, ColumnSpec]
+
+    @model_validator(mode="after")
+    def _check(self) -> ItemsFromEvents:
+        _check_mapping_keys(self.from_events, tuple(c for c in ITEM_COLUMNS if c != "item_id"), ())
+        return self
+
+
+class CsvSource(Frozen):
+    """A generic delimited-file source: any dataset, described in YAML, no code."""
+
+    kind: Literal["csv"]
+    name: Identifier
+    events: EventFiles
+    items: ItemFiles | ItemsFromEvents | None = None
+    users: UserFiles | None = None
+
+    @model_validator(mode="after")
+    def _items_from_known_fields(self) -> CsvSource:
+        if isinstance(self.items, ItemsFromEvents):
+            refs = [s for s in self.items.from_events.values() if isinstance(s, str)]
+            _check_field_refs(self.events.format, refs)
+        return self
+
+
+class DemoSource(Frozen):
+    """The embedded synthetic shop, generated on executors (see sources/demo.py)."""
+
+    kind: Literal["demo"]
+    name: Identifier = "demo"
+    events: int = Field(100_000, ge=1_000, le=1_000_000_000)
+    users: int | None = Field(None, ge=10, description="default: events / 40")
+    items: int | None = Field(None, ge=10, description="default: events / 40")
+    categories: int = Field(40, ge=2, le=10_000)
+    start_date: date = date(2026, 9, 1)
+    days: int = Field(60, ge=2, le=3650)
+    cold_user_share: float = Field(0.1, ge=0, le=0.9)
+    cold_item_share: float = Field(0.05, ge=0, le=0.9)
+    bot_share: float = Field(0.002, ge=0, le=0.1)
+    dirty_share: float = Field(0.01, ge=0, le=0.5)
+    duplicate_share: float = Field(0.005, ge=0, le=0.5)
+    chunk_events: int = Field(200_000, ge=1_000, description="events generated per task")
+
+
+def _source_tag(value: Any) -> str | None:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return f"<{kind}>" if kind in ("csv", "demo") else None
+
+
+SourceConfig = Annotated[
+    Annotated[CsvSource, Tag("<csv>")] | Annotated[DemoSource, Tag("<demo>")],
+    Discriminator(
+        _source_tag,
+        custom_error_type="source_kind",
+        custom_error_message="source.kind must be 'demo' or 'csv'",
+    ),
+]
+
+
+class RecaugConfig(Frozen):
+    """The whole validated configuration of one run."""
+
+    lake: LakeConfig = LakeConfig()
+    spark: SparkConfig
+    run: RunConfig = RunConfig()
+    ingest: IngestConfig = IngestConfig()
+    source: SourceConfig
+
+    def config_hash(self) -> str:
+        """A short, stable hash of everything that can change a stage's output."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without implicit dates: '2017-11-25' stays a string, pydantic types it."""
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+Provenance = dict[tuple[str, ...], str]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One configuration layer: its data and where it came from (a file path or ``--set``)."""
+
+    data: Mapping[str, Any]
+    origin: str
+
+
+def default_conf_dir() -> Path:
+    """The packaged conf directory (``conf/`` at the repo root is a link to it)."""
+    return Path(str(resources.files("recaug_spark") / "conf"))
+
+
+def parse_value(text: str) -> Any:
+    """Type a ``--set`` value the way YAML would: int, float, bool, null, list or string.
+
+    Example:
+        >>> parse_value("3"), parse_value("0.5"), parse_value("true"), parse_value("[a, 2]")
+        (3, 0.5, True, ['a', 2])
+        >>> parse_value("local[2]"), parse_value("2017-11-25")
+        ('local[2]', '2017-11-25')
+    """
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError:
+        return text
+
+
+def read_layer(path: str | Path) -> Layer:
+    """Read one YAML file as a layer; a missing file or bad YAML is a ConfigError naming the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("--conf", f"no such config file: {p}", None)
+    try:
+        data = yaml.load(p.read_text(), Loader=_StrictLoader) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError("<yaml>", f"cannot parse YAML: {exc}".replace("\n", " "), str(p)) from exc
+    if not isinstance(data, dict):
+        raise ConfigError("<root>", "a config file must hold a mapping at the top level", str(p))
+    return Layer(data, str(p))
+
+
+def override_layer(assignments: Sequence[str]) -> Layer:
+    """Turn ``["a.b=1", "c=x"]`` into one nested layer with typed values."""
+    data: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(item, "expected --set dotted.key=value", "--set")
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(key, "conflicts with another --set of its parent", "--set")
+        node[parts[-1]] = parse_value(raw)
+    return Layer(data, "--set")
+
+
+def merge_layers(layers: Sequence[Layer]) -> tuple[dict[str, Any], Provenance]:
+    """Deep-merge layers in order and remember, for every leaf, the origin that set it.
+
+    Example:
+        >>> merged, origin = merge_layers([Layer({"a": {"b": 1, "c": 2}}, "x.yaml"),
+        ...                                Layer({"a": {"b": 5}}, "--set")])
+        >>> merged, origin[("a", "b")], origin[("a", "c")]
+        ({'a': {'b': 5, 'c': 2}}, '--set', 'x.yaml')
+    """
+    merged: dict[str, Any] = {}
+    provenance: Provenance = {}
+
+    def record(value: Any, path: tuple[str, ...], origin: str) -> None:
+        provenance[path] = origin
+        if isinstance(value, dict):
+            for k, v in value.items():
+                record(v, (*path, str(k)), origin)
+
+    def forget(path: tuple[str, ...]) -> None:
+        for key in [k for k in provenance if k[: len(path)] == path]:
+            del provenance[key]
+
+    def merge_into(target: dict[str, Any], update: Mapping[str, Any], path: tuple[str, ...], origin: str) -> None:
+        for key, value in update.items():
+            sub = (*path, str(key))
+            old = target.get(key)
+            same_kind = not (isinstance(old, dict) and isinstance(value, dict)) or old.get("kind") in (
+                None,
+                value.get("kind", old.get("kind")),
+            )
+            if isinstance(old, dict) and isinstance(value, dict) and same_kind:
+                provenance[sub] = origin
+                merge_into(old, value, sub, origin)
+            else:
+                forget(sub)
+                target[key] = _deep_copy(value)
+                record(value, sub, origin)
+
+    for layer in layers:
+        merge_into(merged, layer.data, (), layer.origin)
+    return merged, provenance
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def expand_env(data: Any, provenance: Provenance, path: tuple[str, ...] = ()) -> Any:
+    """Expand ``${VAR}`` and ``${VAR:-default}`` in every string; an unset VAR without default fails."""
+    if isinstance(data, dict):
+        return {k: expand_env(v, provenance, (*path, str(k))) for k, v in data.items()}
+    if isinstance(data, list):
+        return [expand_env(v, provenance, path) for v in data]
+    if not isinstance(data, str):
+        return data
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            ".".join(path),
+            f"environment variable {name} is not set (or write ${{{name}:-default}})",
+            _origin(provenance, path),
+        )
+
+    return _ENV_REF.sub(substitute, data)
+
+
+def _origin(provenance: Provenance, path: Sequence[str]) -> str | None:
+    path = [p.split("[", 1)[0] for p in path]
+    for end in range(len(path), 0, -1):
+        if tuple(path[:end]) in provenance:
+            return provenance[tuple(path[:end])]
+    return None
+
+
+def _dotted_location(loc: Sequence[Any]) -> list[str]:
+    """Turn a pydantic error location into config keys: list indices attach, union tags drop out.
+
+    Example:
+        >>> _dotted_location(("source", "<csv>", "events", "rules", 0, "when"))
+        ['source', 'events', 'rules[0]', 'when']
+    """
+    parts: list[str] = []
+    for element in loc:
+        if isinstance(element, int):
+            if parts:
+                parts[-1] = f"{parts[-1]}[{element}]"
+        elif not (element.startswith(("<", "function-")) or "[" in element):
+            parts.append(element)
+    return parts
+
+
+def _raise_validation_error(exc: ValidationError, provenance: Provenance) -> None:
+    errors = exc.errors()
+    first = errors[0]
+    parts = _dotted_location(first["loc"])
+    key = ".".join(parts) or "<root>"
+    problem = "unknown key (check the spelling)" if first["type"] == "extra_forbidden" else first["msg"]
+    if first["type"] == "missing":
+        problem = "required key is missing"
+    if (
+        "input" in first
+        and first["type"] not in ("missing", "extra_forbidden")
+        and not isinstance(first["input"], dict)
+    ):
+        problem += f", got {first['input']!r}"
+    if len(errors) > 1:
+        problem += f" (and {len(errors) - 1} more error(s))"
+    raise ConfigError(key, problem, _origin(provenance, parts)) from exc
+
+
+def load_config(
+    conf_files: Sequence[str | Path] = (),
+    overrides: Sequence[str] = (),
+    *,
+    lake_root: str | None = None,
+    conf_dir: str | Path | None = None,
+    include_local: bool = True,
+) -> RecaugConfig:
+    """Build the validated config: base.yaml, local.yaml, each --conf file, then --set / --lake.
+
+    Args:
+        conf_files: Extra YAML files, merged in order after the defaults.
+        overrides: ``dotted.key=value`` strings (values typed like YAML).
+        lake_root: ``--lake``; the same as ``--set lake.root=...``.
+        conf_dir: Directory holding base.yaml and local.yaml (default: the packaged conf/).
+        include_local: Merge local.yaml (the embedded default) after base.yaml.
+
+    Returns:
+        The frozen, validated configuration.
+
+    Raises:
+        ConfigError: naming the dotted key and the file it came from.
+    """
+    directory = Path(conf_dir) if conf_dir else default_conf_dir()
+    layers = [read_layer(directory / "base.yaml")]
+    if include_local and (directory / "local.yaml").is_file():
+        layers.append(read_layer(directory / "local.yaml"))
+    layers.extend(read_layer(f) for f in conf_files)
+    set_items = list(overrides) + ([f"lake.root={lake_root}"] if lake_root else [])
+    if set_items:
+        layers.append(override_layer(set_items))
+    merged, provenance = merge_layers(layers)
+    expanded = expand_env(merged, provenance)
+    try:
+        return RecaugConfig.model_validate(expanded)
+    except ValidationError as exc:
+        _raise_validation_error(exc, provenance)
+        raise  # unreachable: _raise_validation_error always raises

@@ -1,0 +1,146 @@
+"""The lake: table locations under ``lake.root`` and the only code that writes Delta tables.
+
+Every write is idempotent: rows are inserted by MERGE on a deterministic key (a row already present
+is never written twice), and rows that describe an entity (items, users, runs) are upserted only
+when their content changed. Writing the same DataFrame twice leaves every table's rows as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What one MERGE did, from the metrics Delta returns with the commit."""
+
+    inserted: int
+    updated: int
+
+
+class Lake:
+    """Delta tables under one root directory or URI.
+
+    Args:
+        spark: The active session (built by session.py).
+        root: ``lake.root`` from the config, absolute or a URI (``s3a://...``).
+
+    Example:
+        >>> Lake.__new__(Lake)._join("/tmp/lake", "bronze/events")
+        '/tmp/lake/bronze/events'
+    """
+
+    def __init__(self, spark: SparkSession, root: str) -> None:
+        self.spark = spark
+        self.root = root.rstrip("/")
+
+    @staticmethod
+    def _join(root: str, table: str) -> str:
+        return f"{root.rstrip('/')}/{table}"
+
+    def path(self, table: str) -> str:
+        """Location of ``table`` (e.g. ``bronze/events``)."""
+        return self._join(self.root, table)
+
+    def exists(self, table: str) -> bool:
+        """Whether ``table`` is a Delta table already."""
+        return DeltaTable.isDeltaTable(self.spark, self.path(table))
+
+    def read(self, table: str) -> DataFrame:
+        """The current snapshot of ``table``."""
+        return self.spark.read.format("delta").load(self.path(table))
+
+    def version(self, table: str) -> int | None:
+        """The latest committed version of ``table``, or None when it does not exist."""
+        if not self.exists(table):
+            return None
+        return int(DeltaTable.forPath(self.spark, self.path(table)).history(1).select("version").first()[0])
+
+    def versions(self, tables: Sequence[str]) -> dict[str, int]:
+        """Latest versions of the tables that exist, for the run registry."""
+        found = {t: self.version(t) for t in tables}
+        return {t: v for t, v in found.items() if v is not None}
+
+    def ensure(self, table: str, schema: T.StructType, partition_by: Sequence[str] = ()) -> DeltaTable:
+        """Create ``table`` with ``schema`` unless it exists; return it."""
+        builder = DeltaTable.createIfNotExists(self.spark).location(self.path(table)).addColumns(schema)
+        if partition_by:
+            builder = builder.partitionedBy(*partition_by)
+        return builder.execute()
+
+    def insert_new(
+        self,
+        table: str,
+        rows: DataFrame,
+        *,
+        keys: Sequence[str],
+        schema: T.StructType,
+        partition_by: Sequence[str] = (),
+    ) -> int:
+        """Insert the rows of ``rows`` whose ``keys`` are not in ``table`` yet (insert-only MERGE).
+
+        ``rows`` must hold each key once. Partition columns join the match condition, so Delta prunes
+        the target to the partitions the new rows touch.
+
+        Returns:
+            The number of rows inserted.
+        """
+        target = self.ensure(table, schema, partition_by)
+        match = " AND ".join(f"t.`{k}` = s.`{k}`" for k in [*partition_by, *keys])
+        metrics = (
+            target.alias("t")
+            .merge(rows.select(*schema.fieldNames()).alias("s"), match)
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+        return self._counts(metrics).inserted
+
+    def upsert(
+        self,
+        table: str,
+        rows: DataFrame,
+        *,
+        keys: Sequence[str],
+        schema: T.StructType,
+        compare: Sequence[str],
+        partition_by: Sequence[str] = (),
+    ) -> MergeCounts:
+        """Insert new keys; update a matched row only when one of ``compare`` changed (null-safe).
+
+        Rows equal in ``compare`` are left alone, so their audit columns (batch_id, ingested_at) keep
+        the values of the batch that first wrote them and a rerun changes nothing.
+        """
+        target = self.ensure(table, schema, partition_by)
+        match = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        changed = " OR ".join(_differs(c, schema[c].dataType) for c in compare)
+        metrics = (
+            target.alias("t")
+            .merge(rows.select(*schema.fieldNames()).alias("s"), match)
+            .whenMatchedUpdateAll(condition=changed)
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+        return self._counts(metrics)
+
+    @staticmethod
+    def _counts(metrics: DataFrame) -> MergeCounts:
+        row = metrics.first()
+        if row is None:
+            return MergeCounts(0, 0)
+        values = row.asDict()
+        return MergeCounts(int(values.get("num_inserted_rows", 0)), int(values.get("num_updated_rows", 0)))
+
+
+def _differs(column: str, data_type: T.DataType) -> str:
+    """Null-safe inequality of ``t.column`` and ``s.column`` (maps, which SQL cannot compare, as JSON)."""
+    if isinstance(data_type, T.MapType):
+        return f"NOT (to_json(t.`{column}`) <=> to_json(s.`{column}`))"
+    return f"NOT (t.`{column}` <=> s.`{column}`)"

@@ -1,0 +1,93 @@
+"""The stages of the pipeline and how one is executed: dispatch, timing, and the run registry row."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pyspark.sql import SparkSession
+
+from recaug_spark.config import RecaugConfig
+from recaug_spark.errors import StageNotBuiltError
+from recaug_spark.lake import Lake
+from recaug_spark.runs import FAILED, RUNNING, RunContext, StageResult, new_run_id, record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage of the CLI contract: its module (None until it is built) and the issue that builds it."""
+
+    name: str
+    summary: str
+    module: str | None
+    issue: int
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        "ingest",
+        "raw files (or the demo shop) -> bronze Delta tables + quarantine",
+        "recaug_spark.stages.ingest",
+        2,
+    ),
+    Stage("preprocess", "bronze -> silver: clean, impute, normalize, features", None, 3),
+    Stage("split", "silver -> train/test split with cold-start labels", None, 3),
+    Stage("augment", "train -> gold/augmented_events with pandas-UDF transforms", None, 4),
+    Stage("train-gan", "train -> models/generator/<version> (conditional WGAN-GP)", None, 5),
+    Stage("generate", "generator -> gold/synthetic_events on the executors", None, 5),
+    Stage("evaluate", "recommenders on real vs augmented data -> gold/eval_metrics + report", None, 6),
+    Stage("refresh", "all of the above, incrementally, for new data", None, 6),
+)
+
+
+def stage_named(name: str) -> Stage:
+    """The stage called ``name``.
+
+    Example:
+        >>> stage_named("ingest").issue
+        2
+    """
+    for stage in STAGES:
+        if stage.name == name:
+            return stage
+    raise KeyError(name)
+
+
+def require_built(stage: Stage) -> None:
+    """Raise StageNotBuiltError for a stage that exists in the contract but not yet in code."""
+    if stage.module is None:
+        raise StageNotBuiltError(f"stage '{stage.name}' is not built yet (issue #{stage.issue}); nothing was run")
+
+
+def execute(stage_name: str, cfg: RecaugConfig, spark: SparkSession, *, run_id: str | None = None) -> StageResult:
+    """Run one stage on ``spark`` and record it in gold/pipeline_runs (running, then the outcome).
+
+    Returns:
+        The stage's result.
+    """
+    stage = stage_named(stage_name)
+    require_built(stage)
+    assert stage.module is not None
+    stage_run = importlib.import_module(stage.module).run
+    started = datetime.now(UTC)
+    ctx = RunContext(run_id=run_id or new_run_id(started), stage=stage.name, config=cfg, started_at=started)
+    lake = Lake(spark, cfg.lake.root)
+    log.info("%s: run %s, lake %s, master %s", stage.name, ctx.run_id, lake.root, spark.sparkContext.master)
+    record(lake, ctx, StageResult(status=RUNNING), finished=False)
+    try:
+        result: StageResult = stage_run(spark, cfg, lake, ctx)
+    except BaseException as exc:
+        try:
+            record(lake, ctx, StageResult(status=FAILED, message=f"{type(exc).__name__}: {exc}"))
+        except Exception:  # the original error matters more than a failed registry write
+            log.exception("could not record the failure of run %s", ctx.run_id)
+        raise
+    record(lake, ctx, result)
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    note = f": {result.message}" if result.message else ""
+    log.info("%s: %s in %.1f s (run %s)%s", stage.name, result.status, seconds, ctx.run_id, note)
+    return result

@@ -1,0 +1,87 @@
+"""The run registry, gold/pipeline_runs: one row per (run_id, stage) with status, versions and counts."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pyspark.sql import Row
+
+from recaug_spark import __version__
+from recaug_spark.config import RecaugConfig
+from recaug_spark.lake import Lake
+from recaug_spark.schema import PIPELINE_RUNS, PIPELINE_RUNS_SCHEMA
+
+log = logging.getLogger(__name__)
+
+RUNNING, SUCCEEDED, FAILED, SKIPPED = "running", "succeeded", "failed", "skipped"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id: UTC time plus 6 random hex digits.
+
+    Example:
+        >>> new_run_id(datetime(2026, 11, 27, 8, 30, tzinfo=UTC))[:17]
+        '20261127T083000Z-'
+    """
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Identity of one stage execution, passed to every stage."""
+
+    run_id: str
+    stage: str
+    config: RecaugConfig
+    started_at: datetime
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of the validated config (see RecaugConfig.config_hash)."""
+        return self.config.config_hash()
+
+
+@dataclass
+class StageResult:
+    """What a stage reports: status, row counts, and the Delta versions it read and wrote."""
+
+    status: str = SUCCEEDED
+    counts: dict[str, int] = field(default_factory=dict)
+    input_versions: dict[str, int] = field(default_factory=dict)
+    output_versions: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+
+def record(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool = True) -> None:
+    """Upsert the (run_id, stage) row of gold/pipeline_runs."""
+    row = Row(
+        run_id=ctx.run_id,
+        stage=ctx.stage,
+        status=result.status,
+        started_at=ctx.started_at,
+        finished_at=datetime.now(UTC) if finished else None,
+        input_versions=_longs(result.input_versions),
+        output_versions=_longs(result.output_versions),
+        row_counts=_longs(result.counts),
+        config_hash=ctx.config_hash,
+        message=result.message[:2000],
+        spark_master=lake.spark.sparkContext.master,
+        recaug_version=__version__,
+    )
+    rows = lake.spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA)
+    lake.upsert(
+        PIPELINE_RUNS,
+        rows,
+        keys=("run_id", "stage"),
+        schema=PIPELINE_RUNS_SCHEMA,
+        compare=[f.name for f in PIPELINE_RUNS_SCHEMA.fields if f.name not in ("run_id", "stage")],
+    )
+
+
+def _longs(values: Mapping[str, int]) -> dict[str, int]:
+    return {str(k): int(v) for k, v in values.items()}

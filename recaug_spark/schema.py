@@ -1,0 +1,120 @@
+"""Canonical table names and schemas of the lake (DESIGN.md, "Lake layout" and "Canonical event schema")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pyspark.sql import DataFrame
+from pyspark.sql import types as T
+
+from recaug_spark.errors import SchemaError
+
+BRONZE_EVENTS = "bronze/events"
+BRONZE_ITEMS = "bronze/items"
+BRONZE_USERS = "bronze/users"
+BRONZE_QUARANTINE = "bronze/quarantine"
+BRONZE_FILES = "bronze/ingested_files"
+PIPELINE_RUNS = "gold/pipeline_runs"
+
+_STRING_MAP = T.MapType(T.StringType(), T.StringType())
+
+EVENTS = T.StructType(
+    [
+        T.StructField("event_id", T.StringType(), False),
+        T.StructField("user_id", T.StringType(), False),
+        T.StructField("item_id", T.StringType(), False),
+        T.StructField("event_type", T.StringType(), False),
+        T.StructField("ts", T.TimestampType(), False),
+        T.StructField("event_date", T.DateType(), False),
+        T.StructField("quantity", T.DoubleType(), True),
+        T.StructField("price", T.DoubleType(), True),
+        T.StructField("session_id", T.StringType(), True),
+        T.StructField("source", T.StringType(), False),
+        T.StructField("batch_id", T.StringType(), False),
+        T.StructField("ingested_at", T.TimestampType(), False),
+        # extras: raw fields kept as strings, and the names of the flag rules a row matched
+        T.StructField("attrs", _STRING_MAP, True),
+        T.StructField("quality_flags", T.ArrayType(T.StringType()), True),
+    ]
+)
+
+ITEMS = T.StructType(
+    [
+        T.StructField("item_id", T.StringType(), False),
+        T.StructField("category", T.StringType(), True),
+        T.StructField("brand", T.StringType(), True),
+        T.StructField("department", T.StringType(), True),
+        T.StructField("price", T.DoubleType(), True),
+        T.StructField("source", T.StringType(), False),
+        T.StructField("batch_id", T.StringType(), False),
+        T.StructField("ingested_at", T.TimestampType(), False),
+        T.StructField("attrs", _STRING_MAP, True),
+    ]
+)
+
+USERS = T.StructType(
+    [
+        T.StructField("user_id", T.StringType(), False),
+        T.StructField("segment", T.StringType(), True),
+        T.StructField("source", T.StringType(), False),
+        T.StructField("batch_id", T.StringType(), False),
+        T.StructField("ingested_at", T.TimestampType(), False),
+        T.StructField("attrs", _STRING_MAP, True),  # profile fields
+    ]
+)
+
+QUARANTINE = T.StructType(
+    [
+        T.StructField("record_id", T.StringType(), False),
+        T.StructField("source", T.StringType(), False),
+        T.StructField("table_name", T.StringType(), False),
+        T.StructField("source_file", T.StringType(), True),
+        T.StructField("raw_record", T.StringType(), True),
+        # exact bytes (base64) when the record was not valid UTF-8 or was cut to max_raw_length
+        T.StructField("raw_base64", T.StringType(), True),
+        T.StructField("reason", T.StringType(), False),
+        T.StructField("batch_id", T.StringType(), False),
+        T.StructField("ingested_at", T.TimestampType(), False),
+    ]
+)
+
+INGESTED_FILES = T.StructType(
+    [
+        T.StructField("source", T.StringType(), False),
+        T.StructField("table_name", T.StringType(), False),
+        T.StructField("path", T.StringType(), False),
+        T.StructField("size", T.LongType(), False),
+        T.StructField("modification_time", T.LongType(), False),
+        T.StructField("batch_id", T.StringType(), False),
+        T.StructField("ingested_at", T.TimestampType(), False),
+    ]
+)
+
+PIPELINE_RUNS_SCHEMA = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("stage", T.StringType(), False),
+        T.StructField("status", T.StringType(), False),
+        T.StructField("started_at", T.TimestampType(), False),
+        T.StructField("finished_at", T.TimestampType(), True),
+        T.StructField("input_versions", T.MapType(T.StringType(), T.LongType()), True),
+        T.StructField("output_versions", T.MapType(T.StringType(), T.LongType()), True),
+        T.StructField("row_counts", T.MapType(T.StringType(), T.LongType()), True),
+        T.StructField("config_hash", T.StringType(), False),
+        T.StructField("message", T.StringType(), True),
+        T.StructField("spark_master", T.StringType(), True),
+        T.StructField("recaug_version", T.StringType(), True),
+    ]
+)
+
+
+def require_columns(df: DataFrame, table: str, columns: Iterable[str]) -> None:
+    """Check, without running a job, that ``df`` has ``columns``.
+
+    Raises:
+        SchemaError: listing the missing and the present columns.
+    """
+    present = df.columns
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise SchemaError(table, missing, present)

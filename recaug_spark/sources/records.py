@@ -1,0 +1,431 @@
+"""Delimited records -> canonical rows, each with the reasons it is invalid (empty when valid).
+
+One mechanism serves every source: a frame of raw lines (``_rc_raw_record``, ``_rc_source_file``) is
+split into fields by a :class:`~recaug_spark.config.DelimitedFormat`, mapped to canonical columns by a
+:class:`~recaug_spark.config.TableMapping` and validated. Nothing is dropped here: a row that fails any
+check keeps all its reasons in ``_rc_reasons`` and the stage sends it to quarantine with its raw text.
+
+All steps are DataFrame -> DataFrame transforms built by factories, so a stage reads as a chain of
+``.transform(...)`` calls. Casting uses ``try_*`` functions: Spark's ANSI mode stays on and a bad value
+becomes a reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from recaug_spark.config import (
+    EVENT_COLUMNS,
+    EVENT_TYPES,
+    RESERVED_PREFIX,
+    ColumnSpec,
+    ConstSpec,
+    DelimitedFormat,
+    EventMapping,
+    ExprSpec,
+    IngestConfig,
+    TableMapping,
+    TimestampSpec,
+)
+from recaug_spark.errors import ConfigError, InputError
+from recaug_spark.schema import EVENTS, ITEMS, USERS
+
+Transform = Callable[[DataFrame], DataFrame]
+
+RAW_RECORD = f"{RESERVED_PREFIX}raw_record"
+SOURCE_FILE = f"{RESERVED_PREFIX}source_file"
+N_FIELDS = f"{RESERVED_PREFIX}n_fields"
+VALID_UTF8 = f"{RESERVED_PREFIX}valid_utf8"
+LONGEST_FIELD = f"{RESERVED_PREFIX}longest_field"
+IS_HEADER = f"{RESERVED_PREFIX}is_header"
+REASONS = f"{RESERVED_PREFIX}reasons"
+RAW_FIELDS = "raw"  # struct of every raw field, visible to rules as raw.<field>
+
+_EPOCH_SCALE = {"s": 1_000_000, "ms": 1_000, "us": 1}
+_MAX_QUOTED_VALUE = 40  # characters of an offending value repeated in a reason
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What validation needs to know about one canonical table."""
+
+    name: str
+    schema: T.StructType
+    key: str
+    string_columns: tuple[str, ...]
+    double_columns: tuple[str, ...]
+    required: tuple[str, ...]
+    non_negative: tuple[str, ...]
+
+
+EVENTS_SPEC = TableSpec(
+    name="events",
+    schema=EVENTS,
+    key="event_id",
+    string_columns=("user_id", "item_id", "session_id"),
+    double_columns=("quantity", "price"),
+    required=("user_id", "item_id", "event_type", "ts"),
+    non_negative=("quantity", "price"),
+)
+ITEMS_SPEC = TableSpec(
+    name="items",
+    schema=ITEMS,
+    key="item_id",
+    string_columns=("item_id", "category", "brand", "department"),
+    double_columns=("price",),
+    required=("item_id",),
+    non_negative=("price",),
+)
+USERS_SPEC = TableSpec(
+    name="users",
+    schema=USERS,
+    key="user_id",
+    string_columns=("user_id", "segment"),
+    double_columns=(),
+    required=("user_id",),
+    non_negative=(),
+)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The identity and limits shared by every row of one ingest batch (``ingested_at`` is tz-aware)."""
+
+    source: str
+    batch_id: str
+    ingested_at: datetime
+    limits: IngestConfig
+
+
+# --------------------------------------------------------------------------------------------------
+# Splitting lines into fields
+# --------------------------------------------------------------------------------------------------
+
+
+def parse_header(line: str, fmt: DelimitedFormat) -> tuple[str, ...]:
+    """Field names from a header line, parsed with the file's own delimiter and quote.
+
+    Example:
+        >>> parse_header('user;"item id";ts', DelimitedFormat(delimiter=";", header=True))
+        ('user', 'item id', 'ts')
+    """
+    if len(fmt.delimiter) == 1:
+        row = next(csv.reader([line], delimiter=fmt.delimiter, quotechar=fmt.quote), [])
+    else:
+        row = line.split(fmt.delimiter)
+    names = tuple(name.strip().lstrip("\ufeff") for name in row)
+    if not names or any(not n for n in names):
+        raise InputError(f"header line {line[:200]!r} has an empty field name")
+    if len(set(names)) != len(names):
+        raise InputError(f"header line {line[:200]!r} repeats a field name")
+    return names
+
+
+def _ddl(fields: Sequence[str]) -> str:
+    return ", ".join("`{}` STRING".format(f.replace("`", "``")) for f in fields)
+
+
+def count_fields(line: Column, fmt: DelimitedFormat) -> Column:
+    """Number of delimited fields in ``line``, ignoring delimiters inside quotes."""
+    quote = re.escape(fmt.quote)
+    unquoted = F.regexp_replace(line, f"{quote}[^{quote}]*{quote}", "")
+    delimiters = (F.length(unquoted) - F.length(F.replace(unquoted, F.lit(fmt.delimiter), F.lit("")))) / len(
+        fmt.delimiter
+    )
+    return (delimiters + 1).cast("int")
+
+
+def split_fields(fmt: DelimitedFormat, fields: Sequence[str]) -> Transform:
+    """Add one string column per field (trimmed, empty = null) and the line-level checks.
+
+    Adds ``_rc_n_fields``, ``_rc_valid_utf8``, ``_rc_longest_field`` and ``_rc_is_header`` (the line
+    repeats the field names, as a header does at the top of each file).
+    """
+    options = {
+        "sep": fmt.delimiter,
+        "quote": fmt.quote,
+        "escape": fmt.escape,
+        "mode": "PERMISSIVE",
+        "ignoreLeadingWhiteSpace": "true",
+        "ignoreTrailingWhiteSpace": "true",
+    }
+
+    def apply(df: DataFrame) -> DataFrame:
+        parsed = F.from_csv(F.col(RAW_RECORD), _ddl(fields), options)
+        values = [F.nullif(F.trim(parsed.getField(f)), F.lit("")) for f in fields]
+        header_names = F.array(*[F.lit(f.lower()) for f in fields])
+        is_header = (
+            (F.array(*[F.lower(F.coalesce(v, F.lit(""))) for v in values]) == header_names)
+            if fmt.header
+            else F.lit(False)
+        )
+        return df.select(
+            RAW_RECORD,
+            SOURCE_FILE,
+            *[v.alias(f) for v, f in zip(values, fields, strict=True)],
+            count_fields(F.col(RAW_RECORD), fmt).alias(N_FIELDS),
+            F.expr(f"is_valid_utf8({RAW_RECORD})").alias(VALID_UTF8),
+            F.greatest(*[F.coalesce(F.length(v), F.lit(0)) for v in values], F.lit(0)).alias(LONGEST_FIELD),
+            is_header.alias(IS_HEADER),
+        )
+
+    return apply
+
+
+# --------------------------------------------------------------------------------------------------
+# Mapping fields to canonical columns
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    """A canonical column's value and, when it comes straight from one field, that field's text."""
+
+    value: Column
+    raw_text: Column | None
+
+
+def _source_column(spec: ColumnSpec) -> _Mapped:
+    if isinstance(spec, ExprSpec):
+        return _Mapped(F.expr(spec.expr), None)
+    if isinstance(spec, ConstSpec):
+        return _Mapped(F.lit(spec.const), None)
+    column = F.col(f"`{spec}`")
+    return _Mapped(column, column)
+
+
+def as_string(column: Column) -> Column:
+    """Trimmed string, empty as null."""
+    return F.nullif(F.trim(column.cast("string")), F.lit(""))
+
+
+def as_double(column: Column) -> Column:
+    """A finite double, or null when the value does not parse (or is NaN / infinite)."""
+    value = column.cast("string").try_cast("double")
+    return F.when(~F.isnan(value) & ~value.isin(float("inf"), float("-inf")), value)
+
+
+def as_timestamp(column: Column, spec: TimestampSpec) -> Column:
+    """Parse epoch numbers (``unit``), a datetime ``format``, or ISO-8601 text into a timestamp."""
+    text = as_string(column)
+    if spec.unit:
+        micros = (text.try_cast("double") * _EPOCH_SCALE[spec.unit]).try_cast("bigint")
+        return F.timestamp_micros(micros)
+    if spec.format:
+        return F.try_to_timestamp(text, F.lit(spec.format))
+    return text.try_cast("timestamp")
+
+
+def as_event_type(column: Column, mapping: dict[str, str] | None) -> Column:
+    """Map raw event types (case-insensitive) to canonical ones; unknown values become null."""
+    pairs = mapping if mapping is not None else {t: t for t in EVENT_TYPES}
+    lookup = F.create_map(*[F.lit(x) for k, v in sorted(pairs.items()) for x in (k.strip().lower(), v)])
+    return F.try_element_at(lookup, F.lower(as_string(column)))
+
+
+def _quoted(text: Column) -> Column:
+    return F.concat(F.lit("'"), F.substring(text, 1, _MAX_QUOTED_VALUE), F.lit("'"))
+
+
+def to_canonical(
+    mapping: TableMapping,
+    table: TableSpec,
+    fields: Sequence[str],
+    batch: Batch,
+    *,
+    check_line: bool = True,
+    origin: str = "source",
+) -> Transform:
+    """Map split fields to the canonical columns of ``table`` and collect every reason a row is invalid.
+
+    Args:
+        mapping: The table's mapping (columns, attrs, rules; for events also timestamp and types).
+        table: The canonical table spec.
+        fields: The raw field names, in file order.
+        batch: Batch identity and validation limits.
+        check_line: Check field count, UTF-8 and field length (off for rows derived from other rows).
+        origin: Dotted config prefix of ``mapping``, so a bad expression names its key.
+
+    Returns:
+        A transform whose output has the table's canonical columns, ``attrs``, ``raw`` (a struct of the
+        raw fields, for rules), ``_rc_reasons`` (array of strings, empty when valid), and for events
+        ``quality_flags``, plus the raw record and source file.
+    """
+    limits = batch.limits
+
+    def apply(df: DataFrame) -> DataFrame:
+        mapped = {name: _source_column(spec) for name, spec in mapping.columns.items()}
+        values: dict[str, Column] = {}
+        for name in table.string_columns:
+            values[name] = as_string(mapped[name].value) if name in mapped else F.lit(None).cast("string")
+        for name in table.double_columns:
+            values[name] = as_double(mapped[name].value) if name in mapped else F.lit(None).cast("double")
+        if isinstance(mapping, EventMapping):
+            values["event_type"] = as_event_type(mapped["event_type"].value, mapping.event_types)
+            values["ts"] = as_timestamp(mapped["ts"].value, mapping.timestamp)
+
+        reasons: list[Column] = []
+        if check_line:
+            reasons += [
+                F.when(~F.col(VALID_UTF8), F.lit("invalid UTF-8")),
+                F.when(
+                    F.col(N_FIELDS) != len(fields),
+                    F.format_string(f"wrong field count: expected {len(fields)}, got %d", F.col(N_FIELDS)),
+                ),
+                F.when(
+                    F.col(LONGEST_FIELD) > limits.max_field_length,
+                    F.format_string(
+                        f"field longer than {limits.max_field_length} characters (%d)", F.col(LONGEST_FIELD)
+                    ),
+                ),
+            ]
+        for name in table.required:
+            raw_text = mapped[name].raw_text if name in mapped else None
+            if raw_text is None:
+                reasons.append(F.when(values[name].isNull(), F.lit(f"missing or invalid {name}")))
+            else:
+                reasons.append(F.when(raw_text.isNull(), F.lit(f"missing {name}")))
+        for name, source in mapped.items():
+            if name in values and source.raw_text is not None and name not in table.string_columns:
+                label = "unknown" if name == "event_type" else "unparsable"
+                reasons.append(
+                    F.when(
+                        source.raw_text.isNotNull() & values[name].isNull(),
+                        F.concat(F.lit(f"{label} {name} "), _quoted(as_string(source.raw_text))),
+                    )
+                )
+        for name in table.non_negative:
+            reasons.append(F.when(values[name] < 0, F.lit(f"negative {name}")))
+        if isinstance(mapping, EventMapping):
+            now = batch.ingested_at + timedelta(hours=limits.future_tolerance_hours)
+            reasons += [
+                F.when(values["ts"] > F.lit(now), F.lit("ts in the future")),
+                F.when(
+                    values["ts"] < F.lit(datetime.combine(limits.min_timestamp, time(), tzinfo=UTC)),
+                    F.lit(f"ts before {limits.min_timestamp}"),
+                ),
+            ]
+
+        raw_struct = F.struct(*[F.col(f"`{f}`").alias(f) for f in fields])
+        attrs = _string_map(mapping.attrs)
+        line_columns = [RAW_RECORD, SOURCE_FILE] + ([IS_HEADER] if IS_HEADER in df.columns else [])
+        frame = df.select(
+            *line_columns,
+            *[v.alias(k) for k, v in values.items()],
+            attrs.alias("attrs"),
+            raw_struct.alias(RAW_FIELDS),
+            F.array(*reasons).alias(REASONS),
+        )
+        return frame.transform(_apply_rules(mapping, origin))
+
+    return apply
+
+
+def _string_map(fields: Sequence[str]) -> Column:
+    """``map<string,string>`` of the named raw fields, null values left out; null when no fields."""
+    if not fields:
+        return F.lit(None).cast(T.MapType(T.StringType(), T.StringType()))
+    pairs = F.map_from_arrays(F.array(*[F.lit(f) for f in fields]), F.array(*[F.col(f"`{f}`") for f in fields]))
+    return F.map_filter(pairs, lambda _k, v: v.isNotNull())
+
+
+def _apply_rules(mapping: TableMapping, origin: str) -> Transform:
+    """Evaluate the mapping's rules: quarantine rules add a reason, flag rules add to quality_flags."""
+
+    def apply(df: DataFrame) -> DataFrame:
+        quarantine: list[Column] = []
+        flags: list[Column] = []
+        for index, rule in enumerate(mapping.rules):
+            try:
+                matched = F.coalesce(F.expr(rule.when), F.lit(False))
+                df.select(matched)  # analyse now, so a bad expression names its config key
+            except AnalysisException as exc:
+                raise ConfigError(
+                    f"{origin}.rules[{index}].when", f"invalid SQL expression: {_first_line(exc)}"
+                ) from exc
+            if rule.action == "quarantine":
+                quarantine.append(F.when(matched, F.lit(f"rule {rule.name}")))
+            else:
+                flags.append(F.when(matched, F.lit(rule.name)))
+        out = df.withColumn(REASONS, F.array_compact(F.concat(F.col(REASONS), F.array(*quarantine))))
+        if "event_type" in df.columns:
+            out = out.withColumn("quality_flags", F.array_compact(F.array(*flags)))
+        return out
+
+    return apply
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]
+
+
+def mapped_frame(
+    df: DataFrame,
+    mapping: TableMapping,
+    table: TableSpec,
+    fields: Sequence[str],
+    batch: Batch,
+    *,
+    check_line: bool = True,
+    origin: str = "source",
+) -> DataFrame:
+    """Apply :func:`to_canonical`, turning a bad mapping expression into a ConfigError with its key."""
+    try:
+        return df.transform(to_canonical(mapping, table, fields, batch, check_line=check_line, origin=origin))
+    except AnalysisException as exc:
+        bad = _failing_column(df, mapping)
+        key = f"{origin}.columns.{bad}" if bad else f"{origin}.columns"
+        raise ConfigError(key, f"invalid SQL expression: {_first_line(exc)}") from exc
+
+
+def _failing_column(df: DataFrame, mapping: TableMapping) -> str | None:
+    for name, spec in mapping.columns.items():
+        if isinstance(spec, ExprSpec):
+            try:
+                df.select(F.expr(spec.expr))
+            except AnalysisException:
+                return name
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Keys
+# --------------------------------------------------------------------------------------------------
+
+
+def _key_text(column: Column) -> Column:
+    return F.coalesce(column.cast("string"), F.lit("\u0000"))
+
+
+def with_event_id(source: str, key_columns: Sequence[str]) -> Transform:
+    """Add ``event_id``: 32 hex characters of SHA-256 over the source and the key columns.
+
+    The same event read twice (the same line, or the same file re-ingested) gets the same id, which is
+    what makes ingest idempotent.
+    """
+
+    def apply(df: DataFrame) -> DataFrame:
+        parts = [F.lit(source)]
+        for name in key_columns:
+            column = F.col(name)
+            parts.append(_key_text(F.to_json(column) if name == "attrs" else column))
+        return df.withColumn("event_id", F.substring(F.sha2(F.concat_ws("\u001f", *parts), 256), 1, 32))
+
+    return apply
+
+
+def default_event_key(mapping: EventMapping) -> tuple[str, ...]:
+    """All mapped canonical event columns, then attrs: two rows with the same key are the same event."""
+    if mapping.key_columns is not None:
+        return mapping.key_columns
+    mapped = tuple(c for c in EVENT_COLUMNS if c in mapping.columns)
+    return (*mapped, "attrs") if mapping.attrs else mapped

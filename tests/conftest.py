@@ -1,0 +1,52 @@
+"""Shared fixtures: one local Spark session for the whole suite, built by session.py like the jobs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("RECAUG_DATA_DIR", REPO.parent / "shared" / "data"))
+TEST_OVERRIDES = (
+    "spark.master=local[2]",
+    "spark.shuffle_partitions=4",
+    "spark.ui_enabled=false",
+    "spark.driver_memory=3g",
+)
+
+
+def test_config(*overrides: str, conf: tuple[str | Path, ...] = (), lake: str | Path | None = None):
+    """The config tests use: the repo's layers plus small, UI-less local settings."""
+    from recaug_spark.config import load_config
+
+    return load_config([str(c) for c in conf], [*TEST_OVERRIDES, *overrides], lake_root=str(lake) if lake else None)
+
+
+test_config.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """The suite's single SparkSession (local[2], 4 shuffle partitions, UI off)."""
+    from recaug_spark.session import build_session
+
+    session = build_session(test_config().spark, app_name="recaug-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def lake_root(tmp_path: Path) -> Path:
+    """A fresh lake directory per test."""
+    return tmp_path / "lake"
+
+
+def shared_data(*parts: str) -> Path:
+    """A file of ../shared/data; skips the test when the shared data is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not found: {path}")
+    return path

@@ -1,0 +1,32 @@
+"""Assertions shared by the Spark tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from pyspark.sql import DataFrame
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def rows_of(df: DataFrame, drop: Iterable[str] = ()) -> Counter:
+    """The rows of ``df`` (minus ``drop``) as a multiset of hashable tuples; maps compare by content."""
+    kept = df.drop(*drop)
+    return Counter(tuple(_hashable(v) for v in row) for row in kept.collect())
+
+
+def assert_same_rows(left: DataFrame, right: DataFrame, *, drop: Iterable[str] = ()) -> None:
+    """Same columns and the same rows in any order (chispa cannot order rows holding maps)."""
+    drop = list(drop)
+    assert [c for c in left.columns if c not in drop] == [c for c in right.columns if c not in drop]
+    a, b = rows_of(left, drop), rows_of(right, drop)
+    only_left, only_right = a - b, b - a
+    assert not only_left and not only_right, f"only left: {list(only_left)[:3]}; only right: {list(only_right)[:3]}"
