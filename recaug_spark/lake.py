@@ -1,21 +1,31 @@
 """The lake: table locations under ``lake.root`` and the only code that writes Delta tables.
 
-Every write is idempotent: rows are inserted by MERGE on a deterministic key (a row already present
-is never written twice), and rows that describe an entity (items, users, runs) are upserted only
-when their content changed. Writing the same DataFrame twice leaves every table's rows as they were.
+Every write is idempotent: rows are appended only when their deterministic key is not in the table
+yet (a row already present is never written twice), and rows that describe an entity (items, users,
+runs) are upserted by MERGE only when their content changed. Writing the same DataFrame twice leaves
+every table's rows as they were.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InsertCounts:
+    """What an idempotent insert did: distinct rows offered, rows appended (the rest existed)."""
+
+    distinct: int
+    inserted: int
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class Lake:
 
     def ensure(self, table: str, schema: T.StructType, partition_by: Sequence[str] = ()) -> DeltaTable:
         """Create ``table`` with ``schema`` unless it exists; return it."""
+        if self.exists(table):
+            return DeltaTable.forPath(self.spark, self.path(table))
         builder = DeltaTable.createIfNotExists(self.spark).location(self.path(table)).addColumns(schema)
         if partition_by:
             builder = builder.partitionedBy(*partition_by)
@@ -84,24 +96,45 @@ class Lake:
         keys: Sequence[str],
         schema: T.StructType,
         partition_by: Sequence[str] = (),
-    ) -> int:
-        """Insert the rows of ``rows`` whose ``keys`` are not in ``table`` yet (insert-only MERGE).
+        constants: Mapping[str, object] | None = None,
+    ) -> InsertCounts:
+        """Append the rows of ``rows`` whose key is not in ``table`` yet, each key once.
 
-        ``rows`` must hold each key once. Partition columns join the match condition, so Delta prunes
-        the target to the partitions the new rows touch.
+        Rows with the same (partition, key) are the same row: one is kept. Keys already in the table
+        are dropped by an anti-join on the key columns (skipped while the table is empty), so writing
+        the same rows twice appends nothing. Rows are clustered by the partition columns before the
+        write, which makes one file per partition value and serves the dedup with the same shuffle.
+        ``constants`` (column -> value, e.g. the batch id) are added after the shuffle, not carried
+        through it.
+
+        Concurrent writers of the *same* keys must be serialised by the caller (the pipeline runs one
+        ingest per source at a time); writers of disjoint partitions never conflict (blind appends).
 
         Returns:
-            The number of rows inserted.
+            How many distinct rows came in and how many were appended.
         """
-        target = self.ensure(table, schema, partition_by)
-        match = " AND ".join(f"t.`{k}` = s.`{k}`" for k in [*partition_by, *keys])
-        metrics = (
-            target.alias("t")
-            .merge(rows.select(*schema.fieldNames()).alias("s"), match)
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
-        return self._counts(metrics).inserted
+        self.ensure(table, schema, partition_by)
+        # The key first: its prefix sorts well in the dedup (a date first would tie on most rows).
+        columns = [*[k for k in keys if k not in partition_by], *partition_by]
+        constants = dict(constants or {})
+        rows = rows.select(*[c for c in schema.fieldNames() if c not in constants])
+        distinct, inserted = Observation(f"distinct:{table}"), Observation(f"inserted:{table}")
+        count = F.count(F.lit(1)).alias("rows")
+        if self.version(table) == 0:  # created, never written: nothing to anti-join against
+            clustered = rows.repartition(*partition_by) if partition_by else rows
+            new = clustered.dropDuplicates(columns).observe(distinct, count)
+        else:
+            unique = rows.dropDuplicates(columns).observe(distinct, count)
+            new = unique.join(self.read(table).select(*columns), columns, "left_anti")
+            new = new.repartition(*partition_by) if partition_by else new
+        new = new.select(*[F.lit(constants[c]).alias(c) if c in constants else c for c in schema.fieldNames()])
+        new.observe(inserted, count).write.format("delta").mode("append").save(self.path(table))
+        return InsertCounts(distinct=int(distinct.get["rows"]), inserted=int(inserted.get["rows"]))
+
+    def append(self, table: str, rows: DataFrame, *, schema: T.StructType) -> None:
+        """Append ``rows`` as they are (for append-only logs such as the run registry)."""
+        self.ensure(table, schema)
+        rows.select(*schema.fieldNames()).write.format("delta").mode("append").save(self.path(table))
 
     def upsert(
         self,

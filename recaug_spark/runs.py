@@ -1,4 +1,4 @@
-"""The run registry, gold/pipeline_runs: one row per (run_id, stage) with status, versions and counts."""
+"""The run registry, gold/pipeline_runs: status rows per (run_id, stage) with versions and counts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pyspark.sql import Row
+from pyspark.sql import DataFrame, Row, Window
+from pyspark.sql import functions as F
 
 from recaug_spark import __version__
 from recaug_spark.config import RecaugConfig
@@ -58,7 +59,12 @@ class StageResult:
 
 
 def record(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool = True) -> None:
-    """Upsert the (run_id, stage) row of gold/pipeline_runs."""
+    """Append a status row for (run_id, stage) to gold/pipeline_runs.
+
+    The registry is append-only: a stage writes a ``running`` row when it starts and one more row
+    when it ends, so concurrent runs never conflict (blind appends) and a crashed run stays visible
+    as ``running`` with no end. The latest row of a (run_id, stage) is its status (see latest()).
+    """
     row = Row(
         run_id=ctx.run_id,
         stage=ctx.stage,
@@ -73,14 +79,16 @@ def record(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool =
         spark_master=lake.spark.sparkContext.master,
         recaug_version=__version__,
     )
-    rows = lake.spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA)
-    lake.upsert(
-        PIPELINE_RUNS,
-        rows,
-        keys=("run_id", "stage"),
-        schema=PIPELINE_RUNS_SCHEMA,
-        compare=[f.name for f in PIPELINE_RUNS_SCHEMA.fields if f.name not in ("run_id", "stage")],
+    lake.append(PIPELINE_RUNS, lake.spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA), schema=PIPELINE_RUNS_SCHEMA)
+
+
+def latest(lake: Lake) -> DataFrame:
+    """One row per (run_id, stage): its latest status row (an ended row wins over ``running``)."""
+    runs = lake.read(PIPELINE_RUNS)
+    order = Window.partitionBy("run_id", "stage").orderBy(
+        F.col("finished_at").desc_nulls_last(), F.col("status") == RUNNING
     )
+    return runs.withColumn("_n", F.row_number().over(order)).where("_n = 1").drop("_n")
 
 
 def _longs(values: Mapping[str, int]) -> dict[str, int]:

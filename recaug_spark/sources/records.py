@@ -48,6 +48,10 @@ VALID_UTF8 = f"{RESERVED_PREFIX}valid_utf8"
 LONGEST_FIELD = f"{RESERVED_PREFIX}longest_field"
 IS_HEADER = f"{RESERVED_PREFIX}is_header"
 REASONS = f"{RESERVED_PREFIX}reasons"
+REASON_SEPARATOR = "; "
+_PARSED = f"{RESERVED_PREFIX}parsed"
+_PLAIN = f"{RESERVED_PREFIX}plain"
+_QUOTED_COUNT = f"{RESERVED_PREFIX}quoted_count"
 RAW_FIELDS = "raw"  # struct of every raw field, visible to rules as raw.<field>
 
 _EPOCH_SCALE = {"s": 1_000_000, "ms": 1_000, "us": 1}
@@ -134,8 +138,8 @@ def _ddl(fields: Sequence[str]) -> str:
     return ", ".join("`{}` STRING".format(f.replace("`", "``")) for f in fields)
 
 
-def count_fields(line: Column, fmt: DelimitedFormat) -> Column:
-    """Number of delimited fields in ``line``, ignoring delimiters inside quotes."""
+def _quoted_count(line: Column, fmt: DelimitedFormat) -> Column:
+    """Fields in a line that contains quotes: delimiters outside quoted spans, plus one."""
     quote = re.escape(fmt.quote)
     unquoted = F.regexp_replace(line, f"{quote}[^{quote}]*{quote}", "")
     delimiters = (F.length(unquoted) - F.length(F.replace(unquoted, F.lit(fmt.delimiter), F.lit("")))) / len(
@@ -144,11 +148,25 @@ def count_fields(line: Column, fmt: DelimitedFormat) -> Column:
     return (delimiters + 1).cast("int")
 
 
+def _split_pattern(delimiter: str) -> str:
+    r"""A Java regex matching ``delimiter`` literally (single characters stay on String.split's fast path).
+
+    Example:
+        >>> _split_pattern(","), _split_pattern("|"), _split_pattern("::")
+        (',', '\\|', '\\Q::\\E')
+    """
+    if len(delimiter) == 1:
+        return "\\" + delimiter if delimiter in ".$|()[]{}^?*+\\" else delimiter
+    return f"\\Q{delimiter}\\E"
+
+
 def split_fields(fmt: DelimitedFormat, fields: Sequence[str]) -> Transform:
     """Add one string column per field (trimmed, empty = null) and the line-level checks.
 
-    Adds ``_rc_n_fields``, ``_rc_valid_utf8``, ``_rc_longest_field`` and ``_rc_is_header`` (the line
-    repeats the field names, as a header does at the top of each file).
+    A line without a quote character (nearly all of them) is split on the delimiter, which also counts
+    its fields exactly; a line with quotes goes through the CSV parser (quotes protect delimiters) and
+    a quote-aware count. Adds ``_rc_n_fields``, ``_rc_valid_utf8``, ``_rc_longest_field`` and
+    ``_rc_is_header`` (the line repeats the field names, as a header does at the top of each file).
     """
     options = {
         "sep": fmt.delimiter,
@@ -160,19 +178,38 @@ def split_fields(fmt: DelimitedFormat, fields: Sequence[str]) -> Transform:
     }
 
     def apply(df: DataFrame) -> DataFrame:
-        parsed = F.from_csv(F.col(RAW_RECORD), _ddl(fields), options)
-        values = [F.nullif(F.trim(parsed.getField(f)), F.lit("")) for f in fields]
+        line = F.col(RAW_RECORD)
+        has_quote = F.instr(line, fmt.quote) > 0
+        # Separate projections: each expensive expression is computed once per line (Spark does not
+        # merge projections that would repeat one).
+        parsed = df.select(
+            RAW_RECORD,
+            SOURCE_FILE,
+            F.when(has_quote, F.from_csv(line, _ddl(fields), options)).alias(_PARSED),
+            F.when(~has_quote, F.split(line, _split_pattern(fmt.delimiter), -1)).alias(_PLAIN),
+            F.when(has_quote, _quoted_count(line, fmt)).alias(_QUOTED_COUNT),
+        )
+        plain, quoted = F.col(_PLAIN), F.col(_PARSED)
+        cleaned = parsed.select(
+            RAW_RECORD,
+            SOURCE_FILE,
+            *[
+                F.nullif(
+                    F.trim(F.when(plain.isNull(), quoted.getField(f)).otherwise(F.get(plain, i))), F.lit("")
+                ).alias(f)
+                for i, f in enumerate(fields)
+            ],
+            F.coalesce(F.size(plain), F.col(_QUOTED_COUNT)).alias(N_FIELDS),
+        )
+        values = [F.col(f"`{f}`") for f in fields]
         header_names = F.array(*[F.lit(f.lower()) for f in fields])
         is_header = (
             (F.array(*[F.lower(F.coalesce(v, F.lit(""))) for v in values]) == header_names)
             if fmt.header
             else F.lit(False)
         )
-        return df.select(
-            RAW_RECORD,
-            SOURCE_FILE,
-            *[v.alias(f) for v, f in zip(values, fields, strict=True)],
-            count_fields(F.col(RAW_RECORD), fmt).alias(N_FIELDS),
+        return cleaned.select(
+            "*",
             F.expr(f"is_valid_utf8({RAW_RECORD})").alias(VALID_UTF8),
             F.greatest(*[F.coalesce(F.length(v), F.lit(0)) for v in values], F.lit(0)).alias(LONGEST_FIELD),
             is_header.alias(IS_HEADER),
@@ -243,9 +280,15 @@ def to_canonical(
     batch: Batch,
     *,
     check_line: bool = True,
+    keep_raw: bool = False,
     origin: str = "source",
 ) -> Transform:
     """Map split fields to the canonical columns of ``table`` and collect every reason a row is invalid.
+
+    Two projections: the first types the values, the second writes the reasons from those typed
+    columns, so each value is parsed once (Spark keeps projections apart rather than repeat an
+    expensive expression). Reasons are joined into one string with ``concat_ws``, which skips the
+    checks that passed without a per-row lambda.
 
     Args:
         mapping: The table's mapping (columns, attrs, rules; for events also timestamp and types).
@@ -253,12 +296,13 @@ def to_canonical(
         fields: The raw field names, in file order.
         batch: Batch identity and validation limits.
         check_line: Check field count, UTF-8 and field length (off for rows derived from other rows).
+        keep_raw: Keep the ``raw`` struct in the output (it is always there while rules are evaluated).
         origin: Dotted config prefix of ``mapping``, so a bad expression names its key.
 
     Returns:
-        A transform whose output has the table's canonical columns, ``attrs``, ``raw`` (a struct of the
-        raw fields, for rules), ``_rc_reasons`` (array of strings, empty when valid), and for events
-        ``quality_flags``, plus the raw record and source file.
+        A transform whose output has the table's canonical columns, ``attrs``, ``_rc_reasons`` (the
+        reasons joined by "; ", empty when valid), for events ``quality_flags``, the raw record and
+        source file, and with ``keep_raw`` the ``raw`` struct of every field.
     """
     limits = batch.limits
 
@@ -272,6 +316,18 @@ def to_canonical(
         if isinstance(mapping, EventMapping):
             values["event_type"] = as_event_type(mapped["event_type"].value, mapping.event_types)
             values["ts"] = as_timestamp(mapped["ts"].value, mapping.timestamp)
+        texts = {name: m.raw_text for name, m in mapped.items() if m.raw_text is not None}
+        needs_raw = keep_raw or bool(mapping.rules)
+        line_checks = [N_FIELDS, VALID_UTF8, LONGEST_FIELD] if check_line else []
+        line_columns = [c for c in (RAW_RECORD, SOURCE_FILE, IS_HEADER) if c in df.columns]
+        typed = df.select(
+            *line_columns,
+            *line_checks,
+            *[v.alias(k) for k, v in values.items()],
+            *[t.alias(_text(k)) for k, t in texts.items()],
+            _string_map(mapping.attrs).alias("attrs"),
+            *([F.struct(*[F.col(f"`{f}`").alias(f) for f in fields]).alias(RAW_FIELDS)] if needs_raw else []),
+        )
 
         reasons: list[Column] = []
         if check_line:
@@ -279,63 +335,65 @@ def to_canonical(
                 F.when(~F.col(VALID_UTF8), F.lit("invalid UTF-8")),
                 F.when(
                     F.col(N_FIELDS) != len(fields),
-                    F.format_string(f"wrong field count: expected {len(fields)}, got %d", F.col(N_FIELDS)),
+                    F.concat(F.lit(f"wrong field count: expected {len(fields)}, got "), F.col(N_FIELDS).cast("string")),
                 ),
                 F.when(
                     F.col(LONGEST_FIELD) > limits.max_field_length,
-                    F.format_string(
-                        f"field longer than {limits.max_field_length} characters (%d)", F.col(LONGEST_FIELD)
+                    F.concat(
+                        F.lit(f"field longer than {limits.max_field_length} characters ("),
+                        F.col(LONGEST_FIELD).cast("string"),
+                        F.lit(")"),
                     ),
                 ),
             ]
         for name in table.required:
-            raw_text = mapped[name].raw_text if name in mapped else None
-            if raw_text is None:
-                reasons.append(F.when(values[name].isNull(), F.lit(f"missing or invalid {name}")))
+            if name in texts:
+                reasons.append(F.when(F.col(_text(name)).isNull(), F.lit(f"missing {name}")))
             else:
-                reasons.append(F.when(raw_text.isNull(), F.lit(f"missing {name}")))
-        for name, source in mapped.items():
-            if name in values and source.raw_text is not None and name not in table.string_columns:
+                reasons.append(F.when(F.col(name).isNull(), F.lit(f"missing or invalid {name}")))
+        for name in texts:
+            if name in values and name not in table.string_columns:
                 label = "unknown" if name == "event_type" else "unparsable"
                 reasons.append(
                     F.when(
-                        source.raw_text.isNotNull() & values[name].isNull(),
-                        F.concat(F.lit(f"{label} {name} "), _quoted(as_string(source.raw_text))),
+                        F.col(_text(name)).isNotNull() & F.col(name).isNull(),
+                        F.concat(F.lit(f"{label} {name} "), _quoted(F.col(_text(name)))),
                     )
                 )
         for name in table.non_negative:
-            reasons.append(F.when(values[name] < 0, F.lit(f"negative {name}")))
+            reasons.append(F.when(F.col(name) < 0, F.lit(f"negative {name}")))
         if isinstance(mapping, EventMapping):
             now = batch.ingested_at + timedelta(hours=limits.future_tolerance_hours)
             reasons += [
-                F.when(values["ts"] > F.lit(now), F.lit("ts in the future")),
+                F.when(F.col("ts") > F.lit(now), F.lit("ts in the future")),
                 F.when(
-                    values["ts"] < F.lit(datetime.combine(limits.min_timestamp, time(), tzinfo=UTC)),
+                    F.col("ts") < F.lit(datetime.combine(limits.min_timestamp, time(), tzinfo=UTC)),
                     F.lit(f"ts before {limits.min_timestamp}"),
                 ),
             ]
-
-        raw_struct = F.struct(*[F.col(f"`{f}`").alias(f) for f in fields])
-        attrs = _string_map(mapping.attrs)
-        line_columns = [RAW_RECORD, SOURCE_FILE] + ([IS_HEADER] if IS_HEADER in df.columns else [])
-        frame = df.select(
-            *line_columns,
-            *[v.alias(k) for k, v in values.items()],
-            attrs.alias("attrs"),
-            raw_struct.alias(RAW_FIELDS),
-            F.array(*reasons).alias(REASONS),
+        dropped = {N_FIELDS, LONGEST_FIELD}  # VALID_UTF8 stays: quarantine keeps exact bytes of bad text
+        checked = typed.select(
+            *[c for c in typed.columns if c not in dropped and not c.startswith(_TEXT_PREFIX)],
+            F.concat_ws(REASON_SEPARATOR, *reasons).alias(REASONS),
         )
-        return frame.transform(_apply_rules(mapping, origin))
+        checked = checked.transform(_apply_rules(mapping, origin))
+        return checked if keep_raw or not needs_raw else checked.drop(RAW_FIELDS)
 
     return apply
 
 
+_TEXT_PREFIX = f"{RESERVED_PREFIX}text_"
+
+
+def _text(name: str) -> str:
+    return f"{_TEXT_PREFIX}{name}"
+
+
 def _string_map(fields: Sequence[str]) -> Column:
-    """``map<string,string>`` of the named raw fields, null values left out; null when no fields."""
+    """``map<string,string>`` of the named raw fields (a null field is a null value); null when none."""
     if not fields:
         return F.lit(None).cast(T.MapType(T.StringType(), T.StringType()))
-    pairs = F.map_from_arrays(F.array(*[F.lit(f) for f in fields]), F.array(*[F.col(f"`{f}`") for f in fields]))
-    return F.map_filter(pairs, lambda _k, v: v.isNotNull())
+    return F.map_from_arrays(F.array(*[F.lit(f) for f in fields]), F.array(*[F.col(f"`{f}`") for f in fields]))
 
 
 def _apply_rules(mapping: TableMapping, origin: str) -> Transform:
@@ -356,9 +414,18 @@ def _apply_rules(mapping: TableMapping, origin: str) -> Transform:
                 quarantine.append(F.when(matched, F.lit(f"rule {rule.name}")))
             else:
                 flags.append(F.when(matched, F.lit(rule.name)))
-        out = df.withColumn(REASONS, F.array_compact(F.concat(F.col(REASONS), F.array(*quarantine))))
+        out = df
+        if quarantine:
+            out = out.withColumn(
+                REASONS, F.concat_ws(REASON_SEPARATOR, F.nullif(F.col(REASONS), F.lit("")), *quarantine)
+            )
         if "event_type" in df.columns:
-            out = out.withColumn("quality_flags", F.array_compact(F.array(*flags)))
+            no_flags = F.array().cast("array<string>")
+            if flags:
+                joined = F.concat_ws(",", *flags)
+                out = out.withColumn("quality_flags", F.when(joined == "", no_flags).otherwise(F.split(joined, ",")))
+            else:
+                out = out.withColumn("quality_flags", no_flags)
         return out
 
     return apply
@@ -376,11 +443,13 @@ def mapped_frame(
     batch: Batch,
     *,
     check_line: bool = True,
+    keep_raw: bool = False,
     origin: str = "source",
 ) -> DataFrame:
     """Apply :func:`to_canonical`, turning a bad mapping expression into a ConfigError with its key."""
     try:
-        return df.transform(to_canonical(mapping, table, fields, batch, check_line=check_line, origin=origin))
+        transform = to_canonical(mapping, table, fields, batch, check_line=check_line, keep_raw=keep_raw, origin=origin)
+        return df.transform(transform)
     except AnalysisException as exc:
         bad = _failing_column(df, mapping)
         key = f"{origin}.columns.{bad}" if bad else f"{origin}.columns"
@@ -402,7 +471,12 @@ def _failing_column(df: DataFrame, mapping: TableMapping) -> str | None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _key_text(column: Column) -> Column:
+def _key_text(column: Column, data_type: T.DataType) -> Column:
+    """A cheap, exact text form of a key column (nulls distinct from empty strings)."""
+    if isinstance(data_type, T.TimestampType):
+        column = F.unix_micros(column)
+    elif isinstance(data_type, T.MapType):  # attrs: its keys are fixed by the mapping, so values suffice
+        column = F.array_join(F.map_values(column), "\u001e", "\u0000")
     return F.coalesce(column.cast("string"), F.lit("\u0000"))
 
 
@@ -414,10 +488,8 @@ def with_event_id(source: str, key_columns: Sequence[str]) -> Transform:
     """
 
     def apply(df: DataFrame) -> DataFrame:
-        parts = [F.lit(source)]
-        for name in key_columns:
-            column = F.col(name)
-            parts.append(_key_text(F.to_json(column) if name == "attrs" else column))
+        types = {f.name: f.dataType for f in df.schema.fields}
+        parts = [F.lit(source), *[_key_text(F.col(name), types[name]) for name in key_columns]]
         return df.withColumn("event_id", F.substring(F.sha2(F.concat_ws("\u001f", *parts), 256), 1, 32))
 
     return apply

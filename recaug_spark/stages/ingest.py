@@ -7,10 +7,15 @@ for, per table::
     read = header lines + quarantined + valid
     valid = written + duplicates in the batch + duplicates already in bronze
 
-Rows are keyed deterministically (event_id from the source and the event's content, item_id, user_id),
-and written by insert-only MERGE, so ingesting the same data again adds nothing. A file is recorded in
-bronze/ingested_files only after its rows are committed: a crash in between re-reads the file on the
-next run and the MERGE keys absorb the repeat.
+Rows are keyed deterministically (event_id from the source and the event's content, item_id, user_id):
+events and quarantined lines are appended only when their key is new (Lake.insert_new), items and
+users are upserted when their content changed, so ingesting the same data again adds nothing. A file
+is recorded in bronze/ingested_files only after its rows are committed: a crash in between re-reads
+the file on the next run and the keys absorb the repeat.
+
+The lines are streamed, not cached: one pass writes the valid events (counting every line on the
+way with an Observation), a second pass writes the invalid ones to quarantine. Parsing a line again
+costs less than caching the parsed lines, and memory stays bounded for any batch size.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from recaug_spark.config import (
     CsvSource,
@@ -33,6 +38,7 @@ from recaug_spark.config import (
     RecaugConfig,
     TableMapping,
 )
+from recaug_spark.errors import InputError
 from recaug_spark.lake import Lake
 from recaug_spark.runs import SKIPPED, RunContext, StageResult
 from recaug_spark.schema import (
@@ -254,40 +260,49 @@ def _record_files(lake: Lake, files: Sequence[tuple[str, InputFile]], batch: Bat
 # --------------------------------------------------------------------------------------------------
 
 
-def _split(table_input: TableInput, batch: Batch) -> DataFrame:
+def _split(table_input: TableInput, batch: Batch, *, keep_raw: bool = False) -> DataFrame:
     """Split and map the raw lines of ``table_input``; adds ``_rc_bad``."""
     assert table_input.mapping.format is not None  # file and demo mappings always have one
     split = table_input.lines.transform(split_fields(table_input.mapping.format, table_input.fields))
     mapped = mapped_frame(
-        split, table_input.mapping, table_input.spec, table_input.fields, batch, origin=table_input.origin
+        split,
+        table_input.mapping,
+        table_input.spec,
+        table_input.fields,
+        batch,
+        keep_raw=keep_raw,
+        origin=table_input.origin,
     )
-    return mapped.withColumn(BAD, F.size(REASONS) > 0)
+    return mapped.withColumn(BAD, F.col(REASONS) != "")
+
+
+def _audit_values(batch: Batch) -> dict[str, object]:
+    return {"source": batch.source, "batch_id": batch.batch_id, "ingested_at": batch.ingested_at}
 
 
 def _audit_columns(batch: Batch) -> list[Column]:
-    return [
-        F.lit(batch.source).alias("source"),
-        F.lit(batch.batch_id).alias("batch_id"),
-        F.lit(batch.ingested_at).alias("ingested_at"),
-    ]
+    return [F.lit(v).alias(k) for k, v in _audit_values(batch).items()]
 
 
-def _line_stats(mapped: DataFrame, counts: TableCounts) -> None:
-    """One pass over the (cached) mapped lines: read, header, quarantined, flagged."""
+def _observe_lines(mapped: DataFrame, name: str) -> tuple[DataFrame, Observation]:
+    """Count read, header, bad and flagged lines while a write consumes ``mapped`` (no extra pass)."""
     header = F.col(IS_HEADER) if IS_HEADER in mapped.columns else F.lit(False)
     flagged = (F.size("quality_flags") > 0) if "quality_flags" in mapped.columns else F.lit(False)
-    row = mapped.agg(
+    observation = Observation(f"lines:{name}")
+    observed = mapped.observe(
+        observation,
         F.count(F.lit(1)).alias("read"),
         F.count_if(header).alias("header"),
         F.count_if(F.col(BAD) & ~header).alias("bad"),
         F.count_if(~F.col(BAD) & ~header & flagged).alias("flagged"),
-    ).first()
-    assert row is not None
-    counts.read, counts.header_lines, counts.quarantined, counts.flagged = (
-        row.read,
-        row.header,
-        row.bad,
-        row.flagged,
+    )
+    return observed, observation
+
+
+def _line_counts(observation: Observation) -> TableCounts:
+    stats = observation.get
+    return TableCounts(
+        read=stats["read"], header_lines=stats["header"], quarantined=stats["bad"], flagged=stats["flagged"]
     )
 
 
@@ -297,45 +312,43 @@ def _valid(mapped: DataFrame) -> DataFrame:
 
 
 def _ingest_events(lake: Lake, table_input: TableInput, batch: Batch, cfg: RecaugConfig) -> TableCounts:
+    """Stream the lines twice: valid events into bronze/events (deduplicated, new keys only), then the
+    invalid ones into quarantine. Parsing is cheaper than caching the parsed lines, and the counts are
+    observed while the writes run."""
     mapping = table_input.mapping
     assert isinstance(mapping, EventMapping)
+    items_from_events = isinstance(cfg.source, CsvSource) and isinstance(cfg.source.items, ItemsFromEvents)
     mapped = (
-        _split(table_input, batch)
+        _split(table_input, batch, keep_raw=items_from_events)
         .withColumn("event_date", F.to_date("ts"))
         .transform(with_event_id(batch.source, default_event_key(mapping)))
-        .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    try:
-        counts = TableCounts()
-        _line_stats(mapped, counts)
-        _quarantine(lake, mapped, batch, EVENTS_SPEC.name)
-        valid = _valid(mapped)
-        unique = (
-            valid.dropDuplicates(["event_id"])
-            .select(
-                *[c for c in EVENTS.fieldNames() if c not in ("source", "batch_id", "ingested_at")],
-                *_audit_columns(batch),
-            )
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        try:
-            n_valid, n_unique = valid.count(), unique.count()
-            counts.written = lake.insert_new(
-                BRONZE_EVENTS, unique, keys=("event_id",), schema=EVENTS, partition_by=("event_date",)
-            )
-        finally:
-            unique.unpersist()
-        counts.duplicates_in_batch = n_valid - n_unique
-        counts.duplicates_existing = n_unique - counts.written
-        if isinstance(cfg.source, CsvSource) and isinstance(cfg.source.items, ItemsFromEvents):
-            items = _items_from_events(valid, cfg.source.items, table_input, batch)
-            log.info(
-                "ingest %s",
-                _ingest_entities(lake, items.input, batch, items.mapped, dedup="mode").summary("items"),
-            )
-        return counts
-    finally:
-        mapped.unpersist()
+    observed, lines = _observe_lines(mapped, "events")
+    valid = _valid(observed).select(*_canonical_columns(EVENTS))
+    written = lake.insert_new(
+        BRONZE_EVENTS,
+        valid,
+        keys=("event_id",),
+        schema=EVENTS,
+        partition_by=("event_date",),
+        constants=_audit_values(batch),
+    )
+    counts = _line_counts(lines)
+    counts.written = written.inserted
+    counts.duplicates_in_batch = counts.read - counts.header_lines - counts.quarantined - written.distinct
+    counts.duplicates_existing = written.distinct - written.inserted
+    _quarantine(lake, mapped, batch, EVENTS_SPEC.name, counts)
+    if items_from_events:
+        assert isinstance(cfg.source, CsvSource) and isinstance(cfg.source.items, ItemsFromEvents)
+        items = _items_from_events(_valid(mapped), cfg.source.items, table_input, batch)
+        derived = _ingest_entities(lake, items.input, batch, items.mapped, dedup="mode")
+        log.info("ingest %s", derived.summary("items (from event rows)"))
+    return counts
+
+
+def _canonical_columns(schema: T.StructType) -> list[str]:
+    """The schema's columns minus the audit columns the batch fills in."""
+    return [c for c in schema.fieldNames() if c not in ("source", "batch_id", "ingested_at")]
 
 
 @dataclass(frozen=True)
@@ -351,55 +364,65 @@ def _items_from_events(valid: DataFrame, spec: ItemsFromEvents, events: TableInp
     lines = valid.select(RAW_RECORD, SOURCE_FILE, F.col("item_id").alias(ITEM_KEY), f"{RAW_FIELDS}.*")
     table_input = TableInput(ITEMS_SPEC, mapping, lines, fields, (), "source.items.from_events")
     mapped = mapped_frame(lines, mapping, ITEMS_SPEC, fields, batch, check_line=False, origin=table_input.origin)
-    return _DerivedItems(table_input, mapped.withColumn(BAD, F.size(REASONS) > 0))
+    return _DerivedItems(table_input, mapped.withColumn(BAD, F.col(REASONS) != ""))
 
 
 def _ingest_entities(
     lake: Lake, table_input: TableInput, batch: Batch, mapped: DataFrame, *, dedup: str = "last_line"
 ) -> TableCounts:
-    """Upsert items or users keyed by their id; a key seen several times in the batch is resolved
-    deterministically: by the greatest raw line (``last_line``) or per column by its most frequent
-    value, smallest on ties (``mode``, for attributes repeated on event rows)."""
+    """Upsert items or users keyed by their id, then quarantine the invalid lines.
+
+    A key seen several times in the batch is resolved deterministically: by its greatest raw line
+    (``last_line``), or column by column by the most frequent value, smallest on ties (``mode``, for
+    attributes repeated on event rows).
+    """
     spec = table_input.spec
-    table = TABLES[spec.name]
-    columns = [c for c in spec.schema.fieldNames() if c not in ("source", "batch_id", "ingested_at")]
-    mapped = mapped.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        counts = TableCounts()
-        _line_stats(mapped, counts)
-        _quarantine(lake, mapped, batch, spec.name)
-        valid = _valid(mapped)
-        others = [c for c in columns if c != spec.key]
-        if dedup == "mode":
-            aggregates = [F.mode(c, deterministic=True).alias(c) for c in others if c != "attrs"]
-            aggregates.append(F.first("attrs").alias("attrs"))  # attrs are null for derived items
-        else:
-            latest = F.max_by(F.struct(*others), F.col(RAW_RECORD))
-            aggregates = [latest.getField(c).alias(c) for c in others]
-        unique = valid.groupBy(spec.key).agg(F.count(F.lit(1)).alias("_rc_n"), *aggregates)
-        unique = unique.select(*columns, *_audit_columns(batch), "_rc_n").persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            stats = unique.agg(F.count(F.lit(1)).alias("keys"), F.sum("_rc_n").alias("rows")).first()
-            assert stats is not None
-            merged = lake.upsert(table, unique.drop("_rc_n"), keys=(spec.key,), schema=spec.schema, compare=others)
-        finally:
-            unique.unpersist()
-        counts.written, counts.updated = merged.inserted, merged.updated
-        counts.duplicates_in_batch = int(stats.rows or 0) - int(stats.keys)
-        counts.duplicates_existing = int(stats.keys) - merged.inserted - merged.updated
-        return counts
-    finally:
-        mapped.unpersist()
+    columns = _canonical_columns(spec.schema)
+    others = [c for c in columns if c != spec.key]
+    if dedup == "mode":
+        aggregates = [F.mode(c, deterministic=True).alias(c) for c in others if c != "attrs"]
+        aggregates.append(F.first("attrs").alias("attrs"))  # derived items carry no attrs
+    else:
+        latest = F.max_by(F.struct(*others), F.col(RAW_RECORD))
+        aggregates = [latest.getField(c).alias(c) for c in others]
+    observed, lines = _observe_lines(mapped, spec.name)
+    distinct = Observation(f"distinct:{spec.name}")
+    unique = (
+        _valid(observed)
+        .groupBy(spec.key)
+        .agg(*aggregates)
+        .select(*columns, *_audit_columns(batch))
+        .observe(distinct, F.count(F.lit(1)).alias("rows"))
+    )
+    merged = lake.upsert(TABLES[spec.name], unique, keys=(spec.key,), schema=spec.schema, compare=others)
+    counts = _line_counts(lines)
+    n_valid, n_unique = counts.read - counts.header_lines - counts.quarantined, distinct.get["rows"]
+    counts.written, counts.updated = merged.inserted, merged.updated
+    counts.duplicates_in_batch = n_valid - n_unique
+    counts.duplicates_existing = n_unique - merged.inserted - merged.updated
+    _quarantine(lake, mapped, batch, spec.name, counts)
+    return counts
 
 
-def _quarantine(lake: Lake, mapped: DataFrame, batch: Batch, table_name: str) -> None:
+def _quarantine(lake: Lake, mapped: DataFrame, batch: Batch, table_name: str, first_pass: TableCounts) -> None:
     """Insert the invalid lines into bronze/quarantine with their raw content and reasons.
 
     The record id hashes the source, table, file, raw line and the occurrence number of that exact
     line in that file, so identical bad lines are all kept, and re-reading a file adds none twice.
+
+    This pass counts the lines again and must see what the first pass saw; an input that changed while
+    it was read is an error (rerun: the files are recorded only after a complete batch). Observing also
+    keeps Spark from pushing the filter below the parsing, where it would parse every line twice.
+    When the first pass found no invalid line, there is nothing to read again.
+
+    Raises:
+        InputError: when the two passes saw different lines.
     """
+    if first_pass.quarantined == 0:
+        return
+    observed, lines = _observe_lines(mapped, f"{table_name}-quarantine")
     header = F.col(IS_HEADER) if IS_HEADER in mapped.columns else F.lit(False)
-    bad = mapped.where(F.col(BAD) & ~header)
+    bad = observed.where(F.col(BAD) & ~header)
     limit = batch.limits.max_raw_length
     raw = F.col(RAW_RECORD)
     cut = F.length(raw) > limit
@@ -416,7 +439,7 @@ def _quarantine(lake: Lake, mapped: DataFrame, batch: Batch, table_name: str) ->
         ),
         256,
     )
-    reason = F.array_join(REASONS, "; ")
+    reason = F.col(REASONS)
     rows = bad.select(
         F.substring(record_id, 1, 32).alias("record_id"),
         F.lit(batch.source).alias("source"),
@@ -431,3 +454,9 @@ def _quarantine(lake: Lake, mapped: DataFrame, batch: Batch, table_name: str) ->
         F.lit(batch.ingested_at).alias("ingested_at"),
     )
     lake.insert_new(BRONZE_QUARANTINE, rows, keys=("record_id",), schema=QUARANTINE)
+    second_pass = _line_counts(lines)
+    if (second_pass.read, second_pass.quarantined) != (first_pass.read, first_pass.quarantined):
+        raise InputError(
+            f"the {table_name} input changed while it was read ({first_pass.read:,} then {second_pass.read:,} "
+            f"lines); nothing was recorded as ingested, rerun once the files are complete"
+        )

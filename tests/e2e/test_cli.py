@@ -13,6 +13,7 @@ from pyspark.sql import SparkSession
 from recaug_spark.jars import resolved_jars
 from recaug_spark.lake import Lake
 from recaug_spark.pipeline import STAGES
+from recaug_spark.runs import latest
 from tests.conftest import REPO, test_config
 from tests.helpers import assert_same_rows
 
@@ -74,8 +75,15 @@ def test_cli_and_spark_submit_write_the_same_tables(spark: SparkSession, tmp_pat
     cli, sub = Lake(spark, str(cli_lake)), Lake(spark, str(submit_lake))
     for table in ("bronze/events", "bronze/items", "bronze/users", "bronze/quarantine"):
         assert_same_rows(cli.read(table), sub.read(table), drop=["ingested_at"])
-    runs = {r.run_id: r for r in sub.read("gold/pipeline_runs").collect()}
+    runs = {r.run_id: r for r in latest(sub).collect()}
     assert runs["submit-1"].status == "succeeded"
     assert runs["submit-1"].spark_master == "local[2]"  # spark-submit's master won over the config
-    cli_runs = {r.run_id: r for r in cli.read("gold/pipeline_runs").collect()}
+    cli_runs = {r.run_id: r for r in latest(cli).collect()}
     assert cli_runs["cli-1"].spark_master == "local[1]"  # --set spark.master took effect
+
+
+def test_setup_a_second_time_downloads_nothing() -> None:
+    out = subprocess.run([str(REPO / "scripts/setup.sh")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "environment .venv is up to date" in out.stdout
+    assert "nothing to download" in out.stderr

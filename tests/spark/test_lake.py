@@ -9,7 +9,7 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from recaug_spark.lake import Lake
+from recaug_spark.lake import InsertCounts, Lake
 from recaug_spark.schema import EVENTS
 
 SCHEMA = T.StructType(
@@ -50,19 +50,29 @@ def test_delta_round_trip_keeps_schema_and_values(spark: SparkSession, lake_root
     back = lake.read("bronze/events")
     assert_df_equality(back, df, ignore_nullable=True)
     assert back.collect()[0].ts == datetime(2017, 11, 25, 3, 4, 5)  # UTC session time zone
-    assert lake.version("bronze/events") == 1  # create + merge
+    assert lake.version("bronze/events") == 1  # create + append
     assert lake.version("missing/table") is None
 
 
 def test_insert_new_is_idempotent_and_adds_only_new_keys(spark: SparkSession, lake_root: Path) -> None:
     lake = Lake(spark, str(lake_root))
     first = rows(spark, [("a", date(2024, 1, 1), 1.0, None), ("b", date(2024, 1, 2), 2.0, None)])
-    assert lake.insert_new("t", first, keys=("id",), schema=SCHEMA, partition_by=("day",)) == 2
-    assert lake.insert_new("t", first, keys=("id",), schema=SCHEMA, partition_by=("day",)) == 0
+    assert lake.insert_new("t", first, keys=("id",), schema=SCHEMA, partition_by=("day",)) == InsertCounts(2, 2)
+    assert lake.insert_new("t", first, keys=("id",), schema=SCHEMA, partition_by=("day",)) == InsertCounts(2, 0)
     second = rows(spark, [("b", date(2024, 1, 2), 99.0, None), ("c", date(2024, 1, 3), 3.0, None)])
-    assert lake.insert_new("t", second, keys=("id",), schema=SCHEMA, partition_by=("day",)) == 1
+    assert lake.insert_new("t", second, keys=("id",), schema=SCHEMA, partition_by=("day",)) == InsertCounts(2, 1)
     got = {r.id: r.value for r in lake.read("t").collect()}
     assert got == {"a": 1.0, "b": 2.0, "c": 3.0}  # an existing key is never overwritten
+
+
+def test_insert_new_keeps_one_row_per_key_and_one_file_per_partition(spark: SparkSession, lake_root: Path) -> None:
+    lake = Lake(spark, str(lake_root))
+    data = [(f"k{i % 50}", date(2024, 1, 1 + i % 5), 1.0, None) for i in range(400)]
+    counts = lake.insert_new("t", rows(spark, data).repartition(7), keys=("id",), schema=SCHEMA, partition_by=("day",))
+    assert counts == InsertCounts(distinct=50, inserted=50)
+    assert lake.read("t").select("id").distinct().count() == lake.read("t").count() == 50
+    files = spark.sql(f"DESCRIBE DETAIL delta.`{lake.path('t')}`").first().numFiles
+    assert files == 5
 
 
 def test_upsert_updates_only_changed_rows(spark: SparkSession, lake_root: Path) -> None:

@@ -30,6 +30,12 @@ from recaug_spark.sources.records import (
     with_event_id,
 )
 
+
+def reasons(row: Row) -> list[str]:
+    """The reasons of a parsed row, as a list (the column joins them with "; ")."""
+    return row[REASONS].split("; ") if row[REASONS] else []
+
+
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 BATCH = Batch(source="t", batch_id="t-1", ingested_at=NOW, limits=IngestConfig(max_field_length=20))
 FIELDS = ("u", "i", "kind", "when", "qty", "amount")
@@ -68,20 +74,22 @@ def test_a_valid_line_maps_to_typed_canonical_columns(spark: SparkSession) -> No
     assert (row.user_id, row.item_id, row.event_type) == ("7", "42", "view")
     assert row.ts == datetime(2017, 11, 24, 17, 21, 10)  # session time zone is UTC
     assert (row.quantity, row.price) == (2.0, 3.5)
-    assert row[REASONS] == []
+    assert reasons(row) == []
 
 
 def test_event_types_match_case_insensitively_and_unknown_is_a_reason(spark: SparkSession) -> None:
     rows = parse(spark, ["1,2,buy,1511544070,,", "1,2,click,1511544070,,"])
-    assert rows[0].event_type == "purchase" and rows[0][REASONS] == []
-    assert rows[1].event_type is None and rows[1][REASONS] == ["unknown event_type 'click'"]
+    assert rows[0].event_type == "purchase" and reasons(rows[0]) == []
+    assert rows[1].event_type is None and reasons(rows[1]) == ["unknown event_type 'click'"]
 
 
 @pytest.mark.parametrize(
-    ("line", "reasons"),
+    ("line", "expected"),
     [
         ("1,2,pv,1511544070", ["wrong field count: expected 6, got 4"]),
         ("1,2,pv", ["wrong field count: expected 6, got 3", "missing ts"]),
+        ('"1,5",2,pv', ["wrong field count: expected 6, got 3", "missing ts"]),
+        ('"1,5",2,pv,1511544070,,,"x,y"', ["wrong field count: expected 6, got 7"]),
         ("1,2,pv,1511544070,1,2,3", ["wrong field count: expected 6, got 7"]),
         (",2,pv,1511544070,,", ["missing user_id"]),
         ("1,2,pv,yesterday,,", ["unparsable ts 'yesterday'"]),
@@ -93,20 +101,32 @@ def test_event_types_match_case_insensitively_and_unknown_is_a_reason(spark: Spa
         ("1,2,pv,1511544070,,123456789012345678901", ["field longer than 20 characters (21)"]),
     ],
 )
-def test_every_problem_becomes_a_reason(spark: SparkSession, line: str, reasons: list[str]) -> None:
+def test_every_problem_becomes_a_reason(spark: SparkSession, line: str, expected: list[str]) -> None:
     (row,) = parse(spark, [line])
-    assert row[REASONS] == reasons
+    assert reasons(row) == expected
 
 
 def test_quotes_protect_delimiters_and_header_lines_are_marked(spark: SparkSession) -> None:
     rows = parse(spark, ["u,i,kind,when,qty,amount", '"1,5",2,pv,1511544070,,"3.25"'])
     assert rows[0]._rc_is_header and not rows[1]._rc_is_header
-    assert rows[1].user_id == "1,5" and rows[1].price == 3.25 and rows[1][REASONS] == []
+    assert rows[1].user_id == "1,5" and rows[1].price == 3.25 and reasons(rows[1]) == []
+
+
+@pytest.mark.parametrize("delimiter", ["\t", "|", "::", ";"])
+def test_any_delimiter_splits_plain_and_quoted_lines(spark: SparkSession, delimiter: str) -> None:
+    fmt = DelimitedFormat(delimiter=delimiter, header=False, columns=FIELDS)
+    mapping = MAPPING.model_copy(update={"format": fmt})
+    plain = delimiter.join(["7", "42", "pv", "1511544070", "2", "3.5"])
+    quoted = delimiter.join(['"7' + delimiter + '1"', "42", "pv", "1511544070", "", ""])
+    rows = parse(spark, [plain, quoted, delimiter.join(["7", "42"])], mapping, fmt)
+    assert (rows[0].user_id, rows[0].price, reasons(rows[0])) == ("7", 3.5, [])
+    assert (rows[1].user_id, reasons(rows[1])) == (f"7{delimiter}1", [])
+    assert reasons(rows[2])[0] == "wrong field count: expected 6, got 2"
 
 
 def test_invalid_utf8_is_a_reason(spark: SparkSession) -> None:
     (row,) = parse(spark, [b"1,\xff\xfe,pv,1511544070,,"])
-    assert row[REASONS] == ["invalid UTF-8"]
+    assert reasons(row) == ["invalid UTF-8"]
 
 
 def test_timestamp_units_and_formats(spark: SparkSession) -> None:
@@ -133,9 +153,9 @@ def test_rules_quarantine_or_flag(spark: SparkSession) -> None:
         }
     )
     rows = parse(spark, ["1,2,pv,1511544070,0,5", "9,2,pv,1511544070,1,500", "8,2,pv,1511544070,1,500"], mapping)
-    assert rows[0][REASONS] == ["rule zero_qty"] and rows[0].quality_flags == []
-    assert rows[1][REASONS] == [] and rows[1].quality_flags == ["pricey"]
-    assert rows[2][REASONS] == [] and rows[2].quality_flags == []
+    assert reasons(rows[0]) == ["rule zero_qty"] and rows[0].quality_flags == []
+    assert reasons(rows[1]) == [] and rows[1].quality_flags == ["pricey"]
+    assert reasons(rows[2]) == [] and rows[2].quality_flags == []
 
 
 def test_bad_rule_and_bad_expression_name_their_config_key(spark: SparkSession) -> None:
@@ -176,4 +196,4 @@ def test_item_mapping_without_events_columns(spark: SparkSession) -> None:
         raw.transform(split_fields(mapping.format, fields)), mapping, ITEMS_SPEC, fields, BATCH
     ).collect()
     assert (rows[0].item_id, rows[0].category, rows[0].price, rows[0].attrs) == ("a", "x", 1.5, {"cat": "x"})
-    assert rows[1][REASONS] == ["missing item_id"]
+    assert reasons(rows[1]) == ["missing item_id"]

@@ -75,3 +75,11 @@ def test_an_incomplete_cache_is_detected(tmp_path: Path) -> None:
     (target / "recaug-jars.json").write_text('{"jars": ["a.jar"]}')
     with pytest.raises(MissingJarsError, match="incomplete"):
         resolved_jars(cfg)
+
+
+def test_a_jars_dir_is_put_on_the_classpath_as_is(tmp_path: Path) -> None:
+    cached = resolved_jars(SparkConfig(delta_version="4.4.0"))
+    for jar in cached:
+        (tmp_path / Path(jar).name).symlink_to(jar)
+    conf = session_conf(SparkConfig(delta_version="4.4.0", jars_dir=str(tmp_path)), local=True)
+    assert sorted(conf["spark.jars"].split(",")) == sorted(str(tmp_path / Path(j).name) for j in cached)
