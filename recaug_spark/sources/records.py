@@ -307,6 +307,14 @@ def to_canonical(
     limits = batch.limits
 
     def apply(df: DataFrame) -> DataFrame:
+        try:
+            return build(df)
+        except AnalysisException as exc:  # a bad {expr: ...}: name its key
+            bad = _failing_column(df, mapping)
+            key = f"{origin}.columns.{bad}" if bad else f"{origin}.columns"
+            raise ConfigError(key, f"invalid SQL expression: {_first_line(exc)}") from exc
+
+    def build(df: DataFrame) -> DataFrame:
         mapped = {name: _source_column(spec) for name, spec in mapping.columns.items()}
         values: dict[str, Column] = {}
         for name in table.string_columns:
@@ -433,27 +441,6 @@ def _apply_rules(mapping: TableMapping, origin: str) -> Transform:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300]
-
-
-def mapped_frame(
-    df: DataFrame,
-    mapping: TableMapping,
-    table: TableSpec,
-    fields: Sequence[str],
-    batch: Batch,
-    *,
-    check_line: bool = True,
-    keep_raw: bool = False,
-    origin: str = "source",
-) -> DataFrame:
-    """Apply :func:`to_canonical`, turning a bad mapping expression into a ConfigError with its key."""
-    try:
-        transform = to_canonical(mapping, table, fields, batch, check_line=check_line, keep_raw=keep_raw, origin=origin)
-        return df.transform(transform)
-    except AnalysisException as exc:
-        bad = _failing_column(df, mapping)
-        key = f"{origin}.columns.{bad}" if bad else f"{origin}.columns"
-        raise ConfigError(key, f"invalid SQL expression: {_first_line(exc)}") from exc
 
 
 def _failing_column(df: DataFrame, mapping: TableMapping) -> str | None:

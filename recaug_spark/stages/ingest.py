@@ -66,8 +66,8 @@ from recaug_spark.sources.records import (
     Batch,
     TableSpec,
     default_event_key,
-    mapped_frame,
     split_fields,
+    to_canonical,
     with_event_id,
 )
 
@@ -264,14 +264,15 @@ def _split(table_input: TableInput, batch: Batch, *, keep_raw: bool = False) -> 
     """Split and map the raw lines of ``table_input``; adds ``_rc_bad``."""
     assert table_input.mapping.format is not None  # file and demo mappings always have one
     split = table_input.lines.transform(split_fields(table_input.mapping.format, table_input.fields))
-    mapped = mapped_frame(
-        split,
-        table_input.mapping,
-        table_input.spec,
-        table_input.fields,
-        batch,
-        keep_raw=keep_raw,
-        origin=table_input.origin,
+    mapped = split.transform(
+        to_canonical(
+            table_input.mapping,
+            table_input.spec,
+            table_input.fields,
+            batch,
+            keep_raw=keep_raw,
+            origin=table_input.origin,
+        )
     )
     return mapped.withColumn(BAD, F.col(REASONS) != "")
 
@@ -363,7 +364,9 @@ def _items_from_events(valid: DataFrame, spec: ItemsFromEvents, events: TableInp
     mapping = ItemMapping(columns={"item_id": ITEM_KEY, **spec.from_events})
     lines = valid.select(RAW_RECORD, SOURCE_FILE, F.col("item_id").alias(ITEM_KEY), f"{RAW_FIELDS}.*")
     table_input = TableInput(ITEMS_SPEC, mapping, lines, fields, (), "source.items.from_events")
-    mapped = mapped_frame(lines, mapping, ITEMS_SPEC, fields, batch, check_line=False, origin=table_input.origin)
+    mapped = lines.transform(
+        to_canonical(mapping, ITEMS_SPEC, fields, batch, check_line=False, origin=table_input.origin)
+    )
     return _DerivedItems(table_input, mapped.withColumn(BAD, F.col(REASONS) != ""))
 
 

@@ -25,8 +25,8 @@ from recaug_spark.sources.records import (
     SOURCE_FILE,
     Batch,
     default_event_key,
-    mapped_frame,
     split_fields,
+    to_canonical,
     with_event_id,
 )
 
@@ -66,7 +66,7 @@ def parse(
         f"cast(b as string) as {RAW_RECORD}", f"'f.csv' as {SOURCE_FILE}"
     )
     split = df.transform(split_fields(fmt, FIELDS))
-    return mapped_frame(split, mapping, EVENTS_SPEC, FIELDS, BATCH).collect()
+    return split.transform(to_canonical(mapping, EVENTS_SPEC, FIELDS, BATCH)).collect()
 
 
 def test_a_valid_line_maps_to_typed_canonical_columns(spark: SparkSession) -> None:
@@ -174,7 +174,7 @@ def test_bad_rule_and_bad_expression_name_their_config_key(spark: SparkSession) 
 def test_event_id_is_deterministic_and_content_based(spark: SparkSession) -> None:
     lines = ["1,2,pv,1511544070,,", "1,2,pv,1511544070,,", "1,2,pv,1511544071,,"]
     raw = spark.createDataFrame([(x,) for x in lines], f"{RAW_RECORD} string").selectExpr("*", f"'f' as {SOURCE_FILE}")
-    mapped = mapped_frame(raw.transform(split_fields(FORMAT, FIELDS)), MAPPING, EVENTS_SPEC, FIELDS, BATCH)
+    mapped = raw.transform(split_fields(FORMAT, FIELDS)).transform(to_canonical(MAPPING, EVENTS_SPEC, FIELDS, BATCH))
     ids = [r.event_id for r in mapped.transform(with_event_id("t", default_event_key(MAPPING))).collect()]
     assert ids[0] == ids[1] != ids[2]
     assert len(ids[0]) == 32
@@ -192,8 +192,10 @@ def test_item_mapping_without_events_columns(spark: SparkSession) -> None:
     raw = spark.createDataFrame([("a,x,1.5",), (",y,2",)], f"{RAW_RECORD} string").selectExpr(
         "*", f"'f' as {SOURCE_FILE}"
     )
-    rows = mapped_frame(
-        raw.transform(split_fields(mapping.format, fields)), mapping, ITEMS_SPEC, fields, BATCH
-    ).collect()
+    rows = (
+        raw.transform(split_fields(mapping.format, fields))
+        .transform(to_canonical(mapping, ITEMS_SPEC, fields, BATCH))
+        .collect()
+    )
     assert (rows[0].item_id, rows[0].category, rows[0].price, rows[0].attrs) == ("a", "x", 1.5, {"cat": "x"})
     assert reasons(rows[1]) == ["missing item_id"]
