@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -381,6 +381,168 @@ SourceConfig = Annotated[
 ]
 
 
+# --------------------------------------------------------------------------------------------------
+# Preprocess and split
+# --------------------------------------------------------------------------------------------------
+
+CleanFlag = Literal["duplicate", "near_duplicate", "out_of_range", "bot_user", "extreme"]
+
+
+class DuplicateRule(Frozen):
+    """Exact duplicates (same user, item, type and ts) and near duplicates (within ``near_seconds``)."""
+
+    enabled: bool = True
+    near_seconds: float = Field(5.0, ge=0, description="same user, item and type within this many seconds")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class TimeRangeRule(Frozen):
+    """Events outside [valid_from, valid_until) are flagged ``out_of_range``."""
+
+    enabled: bool = True
+    valid_from: UtcDatetime | None = Field(None, description="ISO-8601; a naive value is UTC")
+    valid_until: UtcDatetime | None = None
+
+
+class BotRule(Frozen):
+    """Users whose activity is far above the typical user's are flagged ``bot_user``.
+
+    Two measures per user over the training period: the busiest minute's event count and the total
+    event count; a user is a bot when a measure exceeds expm1(median + k x MAD) of log1p(measure)
+    across users with at least ``min_events`` events (k = ``rate_mad_k`` for the busiest minute,
+    ``total_mad_k`` for the total) and ``min_ratio`` times the median (when most users share one value,
+    e.g. a busiest minute of 1 event, the MAD is 0 and the median alone would be the limit), or the
+    busiest minute exceeds ``max_events_per_minute`` if set.
+    Heavy but human users are common (activity is heavy-tailed), so the total needs a wider margin.
+    """
+
+    enabled: bool = True
+    rate_mad_k: float = Field(6.0, gt=0)
+    total_mad_k: float = Field(10.0, gt=0)
+    min_events: int = Field(20, ge=1, description="users with fewer training events are never flagged")
+    min_ratio: float = Field(
+        10.0, ge=1, description="and never unless the measure exceeds this multiple of the median user's"
+    )
+    max_events_per_minute: int | None = Field(None, ge=1)
+
+
+class ExtremeRule(Frozen):
+    """Extreme values capped (winsorized) or flagged ``extreme``, with fences fit per partition."""
+
+    enabled: bool = True
+    columns: tuple[str, ...] = ("price", "quantity")
+    partition_by: tuple[str, ...] = ("category",)
+    method: Literal["iqr", "quantile"] = "iqr"
+    iqr_k: float = Field(3.0, gt=0, description="fences at Q1 - k IQR and Q3 + k IQR")
+    lower_quantile: float = Field(0.001, ge=0, lt=0.5)
+    upper_quantile: float = Field(0.999, gt=0.5, le=1)
+    action: Literal["cap", "flag"] = "cap"
+
+
+class CleanConfig(Frozen):
+    """The cleaning rules; every rule flags and counts, none drops a row from silver/events."""
+
+    duplicates: DuplicateRule = DuplicateRule()
+    time_range: TimeRangeRule = TimeRangeRule()
+    bots: BotRule = BotRule()
+    extremes: ExtremeRule = ExtremeRule()
+    exclude: tuple[CleanFlag, ...] = Field(
+        ("duplicate", "near_duplicate", "out_of_range", "bot_user"),
+        description="flags that make a row not clean: left out of statistics, features, split and training",
+    )
+
+
+class ImputeSpec(Frozen):
+    """Fill missing values of one column; statistics come from clean training rows.
+
+    ``levels`` are tried in order (``[]`` is the global level), e.g. price by category, then global.
+    """
+
+    column: str
+    strategy: Literal["mean", "median", "mode", "constant"]
+    levels: tuple[tuple[str, ...], ...] = ((),)
+    constant: str | float | None = None
+    where: str | None = Field(None, description="SQL condition limiting which rows are imputed")
+
+    @model_validator(mode="after")
+    def _constant_needs_value(self) -> ImputeSpec:
+        if self.strategy == "constant" and self.constant is None:
+            raise ValueError("strategy 'constant' needs 'constant'")
+        return self
+
+
+class NormalizeSpec(Frozen):
+    """One normalized column: ``output = (f(column) - center) / scale``.
+
+    zscore: center mean, scale population std; minmax: min, max - min; robust: median, IQR;
+    log1p_zscore: zscore of log1p(column). Statistics per ``partition_by`` key from clean training rows,
+    or, with ``window_days``, over the clean training rows of the same key in the preceding
+    ``window_days`` days (strictly earlier than the row).
+    """
+
+    column: str
+    method: Literal["zscore", "minmax", "robust", "log1p_zscore"]
+    partition_by: tuple[str, ...] = ()
+    window_days: int | None = Field(None, ge=1)
+    output: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The output column name (default: column_method[_by_keys][_Nd])."""
+        if self.output:
+            return self.output
+        by = f"_by_{'_'.join(self.partition_by)}" if self.partition_by else ""
+        window = f"_{self.window_days}d" if self.window_days else ""
+        return f"{self.column}_{self.method}{by}{window}"
+
+
+class FeedbackConfig(Frozen):
+    """Implicit feedback strength per (user, item): sum of event weights, optionally time-decayed."""
+
+    weights: dict[EventType, float] = Field(
+        default_factory=lambda: {"view": 1.0, "fav": 2.0, "cart": 3.0, "purchase": 5.0}
+    )
+    half_life_days: float | None = Field(None, gt=0, description="None = no decay")
+
+
+class PreprocessConfig(Frozen):
+    """Stage preprocess: bronze -> silver."""
+
+    clean: CleanConfig = CleanConfig()
+    impute: tuple[ImputeSpec, ...] = (
+        ImputeSpec(column="price", strategy="median", levels=(("category",), ())),
+        ImputeSpec(column="category", strategy="constant", constant="unknown"),
+    )
+    normalize: tuple[NormalizeSpec, ...] = (
+        NormalizeSpec(column="price", method="zscore", partition_by=("category",)),
+        NormalizeSpec(column="price", method="log1p_zscore", partition_by=("user_id",), window_days=7),
+        NormalizeSpec(column="hour", method="minmax"),
+    )
+    zero_spread: Literal["zero", "null"] = Field("zero", description="value when a partition's spread is 0 or null")
+    feedback: FeedbackConfig = FeedbackConfig()
+    top_categories: int = Field(3, ge=1, description="categories listed per user in user_features")
+
+
+class SplitConfig(Frozen):
+    """Stage split: train/test assignment and cold-start labels."""
+
+    mode: Literal["global", "leave_last"] = "global"
+    cutoff_date: date | None = Field(None, description="global mode: test starts at this UTC day")
+    cutoff_quantile: float = Field(
+        0.8, gt=0, lt=1, description="global mode without a date: the first day by which this share of events lie"
+    )
+    leave_last_n: int = Field(1, ge=1, description="leave_last mode: a user's last N events are test")
+    cold_max: int = Field(5, ge=0, description="users with at most this many training events are cold-start")
+
+
 class RecaugConfig(Frozen):
     """The whole validated configuration of one run."""
 
@@ -388,11 +550,24 @@ class RecaugConfig(Frozen):
     spark: SparkConfig
     run: RunConfig = RunConfig()
     ingest: IngestConfig = IngestConfig()
+    preprocess: PreprocessConfig = PreprocessConfig()
+    split: SplitConfig = SplitConfig()
     source: SourceConfig
 
     def config_hash(self) -> str:
-        """A short, stable hash of everything that can change a stage's output."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """A short, stable hash of the whole configuration."""
+        return self.section_hash(*type(self).model_fields)
+
+    def section_hash(self, *sections: str) -> str:
+        """A short, stable hash of some sections (what one stage's output depends on).
+
+        Example:
+            >>> cfg = RecaugConfig.model_validate({"spark": {"delta_version": "4.4.0"}, "source": {"kind": "demo"}})
+            >>> cfg.section_hash("source") == cfg.model_copy(update={"run": RunConfig(seed=1)}).section_hash("source")
+            True
+        """
+        dumped = self.model_dump(mode="json")
+        canonical = json.dumps({s: dumped[s] for s in sections}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

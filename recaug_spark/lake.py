@@ -11,8 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from delta.tables import DeltaTable
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -130,6 +133,45 @@ class Lake:
         new = new.select(*[F.lit(constants[c]).alias(c) if c in constants else c for c in schema.fieldNames()])
         new.observe(inserted, count).write.format("delta").mode("append").save(self.path(table))
         return InsertCounts(distinct=int(distinct.get["rows"]), inserted=int(inserted.get["rows"]))
+
+    def overwrite(self, table: str, rows: DataFrame, *, partition_by: Sequence[str] = ()) -> None:
+        """Replace the content (and schema) of ``table`` with ``rows``: for tables recomputed whole
+        from their inputs, where the same inputs give the same rows."""
+        writer = rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.save(self.path(table))
+
+    def replace_where(self, table: str, rows: DataFrame, condition: str) -> int:
+        """Atomically replace the rows of ``table`` matching ``condition`` (SQL) with ``rows``, which
+        must all match it; returns the number of rows written. For recomputing a slice (e.g. the
+        newest dates) of a table whose other rows stay valid."""
+        rows.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(self.path(table))
+        return self.last_written_rows(table)
+
+    def last_written_rows(self, table: str) -> int:
+        """Rows written by the latest commit of ``table`` (from Delta's operation metrics)."""
+        metrics = DeltaTable.forPath(self.spark, self.path(table)).history(1).first().operationMetrics  # type: ignore[union-attr]
+        return int((metrics or {}).get("numOutputRows", 0))
+
+    def changed_dates(self, table: str, since_version: int, column: str = "event_date") -> list[date] | None:
+        """The values of ``column`` whose row count differs between ``since_version`` and now.
+
+        For tables where rows of a date are only ever added (bronze), these are the dates that got
+        new rows. None when the old version cannot be read any more (e.g. vacuumed).
+        """
+        try:
+            before = (
+                (self.spark.read.format("delta").option("versionAsOf", since_version).load(self.path(table)))
+                .groupBy(column)
+                .agg(F.count(F.lit(1)).alias("_before"))
+            )
+            now = self.read(table).groupBy(column).agg(F.count(F.lit(1)).alias("_now"))
+            differ = now.join(before, column, "full_outer").where(~F.col("_now").eqNullSafe(F.col("_before")))
+            return sorted(row[column] for row in differ.select(column).collect())
+        except (PySparkException, Py4JJavaError) as error:
+            log.warning("cannot compare %s with version %s (%s)", table, since_version, str(error).splitlines()[0])
+            return None
 
     def append(self, table: str, rows: DataFrame, *, schema: T.StructType) -> None:
         """Append ``rows`` as they are (for append-only logs such as the run registry)."""

@@ -25,6 +25,7 @@ class Stage:
     summary: str
     module: str | None
     issue: int
+    sections: tuple[str, ...] = ()  # config sections the stage's output depends on (its config hash)
 
 
 STAGES: tuple[Stage, ...] = (
@@ -33,9 +34,22 @@ STAGES: tuple[Stage, ...] = (
         "raw files (or the demo shop) -> bronze Delta tables + quarantine",
         "recaug_spark.stages.ingest",
         2,
+        ("source", "ingest", "run"),
     ),
-    Stage("preprocess", "bronze -> silver: clean, impute, normalize, features", None, 3),
-    Stage("split", "silver -> train/test split with cold-start labels", None, 3),
+    Stage(
+        "preprocess",
+        "bronze -> silver: clean, impute, normalize, features",
+        "recaug_spark.stages.preprocess",
+        3,
+        ("preprocess", "split"),
+    ),
+    Stage(
+        "split",
+        "silver -> train/test split with cold-start labels",
+        "recaug_spark.stages.split",
+        3,
+        ("preprocess", "split"),
+    ),
     Stage("augment", "train -> gold/augmented_events with pandas-UDF transforms", None, 4),
     Stage("train-gan", "train -> models/generator/<version> (conditional WGAN-GP)", None, 5),
     Stage("generate", "generator -> gold/synthetic_events on the executors", None, 5),
@@ -74,7 +88,13 @@ def execute(stage_name: str, cfg: RecaugConfig, spark: SparkSession, *, run_id: 
     assert stage.module is not None
     stage_run = importlib.import_module(stage.module).run
     started = datetime.now(UTC)
-    ctx = RunContext(run_id=run_id or new_run_id(started), stage=stage.name, config=cfg, started_at=started)
+    ctx = RunContext(
+        run_id=run_id or new_run_id(started),
+        stage=stage.name,
+        config=cfg,
+        started_at=started,
+        config_hash=cfg.section_hash(*stage.sections) if stage.sections else cfg.config_hash(),
+    )
     lake = Lake(spark, cfg.lake.root)
     log.info("%s: run %s, lake %s, master %s", stage.name, ctx.run_id, lake.root, spark.sparkContext.master)
     record(lake, ctx, StageResult(status=RUNNING), finished=False)

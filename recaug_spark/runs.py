@@ -40,11 +40,7 @@ class RunContext:
     stage: str
     config: RecaugConfig
     started_at: datetime
-
-    @property
-    def config_hash(self) -> str:
-        """Hash of the validated config (see RecaugConfig.config_hash)."""
-        return self.config.config_hash()
+    config_hash: str  # hash of the config sections the stage depends on
 
 
 @dataclass
@@ -93,3 +89,11 @@ def latest(lake: Lake) -> DataFrame:
 
 def _longs(values: Mapping[str, int]) -> dict[str, int]:
     return {str(k): int(v) for k, v in values.items()}
+
+
+def last_succeeded(lake: Lake, stage: str) -> Row | None:
+    """The most recent successful run of ``stage`` (None when there is none)."""
+    if not lake.exists(PIPELINE_RUNS):
+        return None
+    done = lake.read(PIPELINE_RUNS).where((F.col("stage") == stage) & (F.col("status") == SUCCEEDED))
+    return done.orderBy(F.col("finished_at").desc(), F.col("run_id").desc()).first()

@@ -15,6 +15,12 @@ BRONZE_USERS = "bronze/users"
 BRONZE_QUARANTINE = "bronze/quarantine"
 BRONZE_FILES = "bronze/ingested_files"
 PIPELINE_RUNS = "gold/pipeline_runs"
+SILVER_EVENTS = "silver/events"
+SILVER_STATS = "silver/norm_stats"
+SILVER_USER_FEATURES = "silver/user_features"
+SILVER_ITEM_FEATURES = "silver/item_features"
+SILVER_FEEDBACK = "silver/feedback"
+SILVER_SPLIT = "silver/split"
 
 _STRING_MAP = T.MapType(T.StringType(), T.StringType())
 
@@ -104,6 +110,37 @@ PIPELINE_RUNS_SCHEMA = T.StructType(
         T.StructField("message", T.StringType(), True),
         T.StructField("spark_master", T.StringType(), True),
         T.StructField("recaug_version", T.StringType(), True),
+    ]
+)
+
+
+FITTED_STATS = T.StructType(
+    [
+        T.StructField("kind", T.StringType(), False),  # normalize | impute | fence | bot
+        T.StructField("name", T.StringType(), False),  # output column, imputed column or rule
+        T.StructField("column", T.StringType(), True),
+        T.StructField("method", T.StringType(), True),
+        T.StructField("partition_by", T.ArrayType(T.StringType()), False),
+        T.StructField("key", _STRING_MAP, False),  # partition values; empty = overall (the fallback)
+        T.StructField("stats", T.MapType(T.StringType(), T.DoubleType()), True),
+        T.StructField("label", T.StringType(), True),  # a categorical fill value
+        T.StructField("version", T.StringType(), False),  # fingerprint of the fit (config + training rows)
+    ]
+)
+
+SPLIT = T.StructType(
+    [
+        T.StructField("event_id", T.StringType(), False),
+        T.StructField("user_id", T.StringType(), False),
+        T.StructField("item_id", T.StringType(), False),
+        T.StructField("ts", T.TimestampType(), False),
+        T.StructField("event_date", T.DateType(), False),
+        T.StructField("split", T.StringType(), False),  # train | test
+        T.StructField("user_train_events", T.LongType(), False),
+        T.StructField("user_segment", T.StringType(), False),  # cold | warm
+        T.StructField("user_seen", T.BooleanType(), False),
+        T.StructField("item_seen", T.BooleanType(), False),
+        T.StructField("split_version", T.StringType(), False),
     ]
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,34 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not found: {path}")
     return path
+
+
+@dataclass(frozen=True)
+class RealLake:
+    """A lake holding one real dataset, ingested once for the whole test session."""
+
+    cfg: object
+    lake: object
+    ingest: object
+
+
+def _ingested(spark: object, factory: pytest.TempPathFactory, source: str, run_id: str) -> RealLake:
+    from recaug_spark.lake import Lake
+    from recaug_spark.pipeline import execute
+
+    cfg = test_config(conf=(REPO / f"conf/sources/{source}.yaml",), lake=factory.mktemp(source))
+    return RealLake(cfg, Lake(spark, cfg.lake.root), execute("ingest", cfg, spark, run_id=run_id))
+
+
+@pytest.fixture(scope="session")
+def taobao(spark: object, tmp_path_factory: pytest.TempPathFactory) -> RealLake:
+    """Taobao UserBehavior in bronze (run id taobao-1)."""
+    shared_data("taobao_userbehavior", "UserBehavior.csv")
+    return _ingested(spark, tmp_path_factory, "taobao", "taobao-1")
+
+
+@pytest.fixture(scope="session")
+def completejourney(spark: object, tmp_path_factory: pytest.TempPathFactory) -> RealLake:
+    """The Complete Journey in bronze (run id cj-1)."""
+    shared_data("completejourney", "transactions_sample.csv")
+    return _ingested(spark, tmp_path_factory, "completejourney", "cj-1")

@@ -9,24 +9,31 @@ from typing import Any
 from pyspark.sql import DataFrame
 
 
-def _hashable(value: Any) -> Any:
+def _hashable(value: Any, digits: int | None) -> Any:
     if isinstance(value, dict):
-        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+        return tuple(sorted((k, _hashable(v, digits)) for k, v in value.items()))
     if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
+        return tuple(_hashable(v, digits) for v in value)
+    if digits is not None and isinstance(value, float):
+        return float(f"{value:.{digits}g}")
     return value
 
 
-def rows_of(df: DataFrame, drop: Iterable[str] = ()) -> Counter:
-    """The rows of ``df`` (minus ``drop``) as a multiset of hashable tuples; maps compare by content."""
+def rows_of(df: DataFrame, drop: Iterable[str] = (), digits: int | None = None) -> Counter:
+    """The rows of ``df`` (minus ``drop``) as a multiset of hashable tuples; maps compare by content;
+    doubles rounded to ``digits`` significant digits when given."""
     kept = df.drop(*drop)
-    return Counter(tuple(_hashable(v) for v in row) for row in kept.collect())
+    return Counter(tuple(_hashable(v, digits) for v in row) for row in kept.collect())
 
 
-def assert_same_rows(left: DataFrame, right: DataFrame, *, drop: Iterable[str] = ()) -> None:
-    """Same columns and the same rows in any order (chispa cannot order rows holding maps)."""
+def assert_same_rows(left: DataFrame, right: DataFrame, *, drop: Iterable[str] = (), digits: int | None = None) -> None:
+    """Same columns and the same rows in any order (chispa cannot order rows holding maps).
+
+    ``digits``: compare doubles to that many significant digits, for aggregates whose summation order
+    depends on the file layout (Spark sums partitions in whatever order they come).
+    """
     drop = list(drop)
     assert [c for c in left.columns if c not in drop] == [c for c in right.columns if c not in drop]
-    a, b = rows_of(left, drop), rows_of(right, drop)
+    a, b = rows_of(left, drop, digits), rows_of(right, drop, digits)
     only_left, only_right = a - b, b - a
     assert not only_left and not only_right, f"only left: {list(only_left)[:3]}; only right: {list(only_right)[:3]}"

@@ -4,35 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
-from recaug_spark.runs import RUNNING, SKIPPED, SUCCEEDED, StageResult, latest
-from tests.conftest import REPO, shared_data, test_config
+from recaug_spark.runs import RUNNING, SKIPPED, SUCCEEDED, latest
+from tests.conftest import REPO, RealLake, shared_data, test_config
 
 TAOBAO = ("taobao_userbehavior", "UserBehavior.csv")
 CJ = "completejourney"
 
 
-@pytest.fixture(scope="module")
-def taobao(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, StageResult]:
-    shared_data(*TAOBAO)
-    cfg = test_config(conf=(REPO / "conf/sources/taobao.yaml",), lake=tmp_path_factory.mktemp("taobao"))
-    return Lake(spark, cfg.lake.root), execute("ingest", cfg, spark, run_id="taobao-1")
-
-
-@pytest.fixture(scope="module")
-def completejourney(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, StageResult]:
-    shared_data(CJ, "transactions_sample.csv")
-    cfg = test_config(conf=(REPO / "conf/sources/completejourney.yaml",), lake=tmp_path_factory.mktemp("cj"))
-    return Lake(spark, cfg.lake.root), execute("ingest", cfg, spark, run_id="cj-1")
-
-
-def test_taobao_counts_match_the_data_readme(taobao: tuple[Lake, StageResult]) -> None:
-    lake, result = taobao
+def test_taobao_counts_match_the_data_readme(taobao: RealLake) -> None:
+    lake, result = taobao.lake, taobao.ingest
     c = result.counts
     assert c["events_read"] == 84_476  # 84,475 events + the cut last line
     assert (c["events_written"], c["events_quarantined"]) == (84_475, 1)
@@ -42,16 +26,16 @@ def test_taobao_counts_match_the_data_readme(taobao: tuple[Lake, StageResult]) -
     assert lake.read("bronze/events").select("user_id").distinct().count() == 815
 
 
-def test_taobao_cut_line_is_quarantined_with_its_raw_content(taobao: tuple[Lake, StageResult]) -> None:
-    lake, _ = taobao
+def test_taobao_cut_line_is_quarantined_with_its_raw_content(taobao: RealLake) -> None:
+    lake = taobao.lake
     (row,) = lake.read("bronze/quarantine").collect()
     assert row.raw_record == "100370,1968385,1875258,pv"
     assert row.reason == "wrong field count: expected 5, got 4; missing ts"
     assert row.source == "taobao" and row.table_name == "events" and row.source_file.endswith("UserBehavior.csv")
 
 
-def test_taobao_values_equal_a_pandas_reading(taobao: tuple[Lake, StageResult]) -> None:
-    lake, _ = taobao
+def test_taobao_values_equal_a_pandas_reading(taobao: RealLake) -> None:
+    lake = taobao.lake
     ref = pd.read_csv(shared_data(*TAOBAO), header=None, names=["u", "i", "c", "b", "ts"]).dropna()
     ref["event_type"] = ref.b.map({"pv": "view", "cart": "cart", "fav": "fav", "buy": "purchase"})
     ref["ts"] = pd.to_datetime(ref.ts.astype("int64"), unit="s")
@@ -68,8 +52,8 @@ def test_taobao_values_equal_a_pandas_reading(taobao: tuple[Lake, StageResult]) 
     assert items.sort_index().equals(mode.sort_index().rename("category").rename_axis("item_id"))
 
 
-def test_taobao_run_is_recorded(taobao: tuple[Lake, StageResult]) -> None:
-    lake, result = taobao
+def test_taobao_run_is_recorded(taobao: RealLake) -> None:
+    lake, result = taobao.lake, taobao.ingest
     rows = lake.read("gold/pipeline_runs").where(F.col("run_id") == "taobao-1").collect()
     assert sorted(r.status for r in rows) == [RUNNING, SUCCEEDED]  # append-only: start and end
     (run,) = latest(lake).where(F.col("run_id") == "taobao-1").collect()
@@ -79,8 +63,8 @@ def test_taobao_run_is_recorded(taobao: tuple[Lake, StageResult]) -> None:
     assert run.finished_at >= run.started_at
 
 
-def test_taobao_reingest_adds_nothing(spark: SparkSession, taobao: tuple[Lake, StageResult]) -> None:
-    lake, _ = taobao
+def test_taobao_reingest_adds_nothing(spark: SparkSession, taobao: RealLake) -> None:
+    lake = taobao.lake
     tables = ["bronze/events", "bronze/items", "bronze/quarantine", "bronze/ingested_files"]
     before = {t: lake.version(t) for t in tables}
     cfg = test_config(conf=(REPO / "conf/sources/taobao.yaml",), lake=lake.root)
@@ -98,8 +82,8 @@ def test_taobao_reingest_adds_nothing(spark: SparkSession, taobao: tuple[Lake, S
     assert lake.read("bronze/quarantine").count() == 1
 
 
-def test_completejourney_every_line_accounted_for(completejourney: tuple[Lake, StageResult]) -> None:
-    lake, result = completejourney
+def test_completejourney_every_line_accounted_for(completejourney: RealLake) -> None:
+    lake, result = completejourney.lake, completejourney.ingest
     c = result.counts
     assert c["events_read"] == 100_001 and c["events_header_lines"] == 1
     assert c["events_written"] + c["events_quarantined"] + c["events_duplicates_in_batch"] == 100_000
@@ -109,8 +93,8 @@ def test_completejourney_every_line_accounted_for(completejourney: tuple[Lake, S
     assert (c["items_written"], c["users_written"]) == (92_331, 801)
 
 
-def test_completejourney_prices_and_flags_equal_pandas(completejourney: tuple[Lake, StageResult]) -> None:
-    lake, _ = completejourney
+def test_completejourney_prices_and_flags_equal_pandas(completejourney: RealLake) -> None:
+    lake = completejourney.lake
     ref = pd.read_csv(shared_data(CJ, "transactions_sample.csv"))
     kept = ref[ref.quantity != 0]
     events = lake.read("bronze/events").select("price", "quantity", "quality_flags", "session_id", "attrs").toPandas()
@@ -127,8 +111,8 @@ def test_completejourney_prices_and_flags_equal_pandas(completejourney: tuple[La
     }
 
 
-def test_completejourney_items_and_users(completejourney: tuple[Lake, StageResult]) -> None:
-    lake, _ = completejourney
+def test_completejourney_items_and_users(completejourney: RealLake) -> None:
+    lake = completejourney.lake
     products = pd.read_csv(shared_data(CJ, "products.csv"))
     items = lake.read("bronze/items").toPandas()
     assert items.category.isna().sum() == products.product_category.isna().sum()

@@ -8,16 +8,26 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from recaug_spark.config import (
+    BotRule,
+    CleanConfig,
     CsvSource,
     DelimitedFormat,
     DemoSource,
+    DuplicateRule,
     EventFiles,
+    ExtremeRule,
+    FeedbackConfig,
+    ImputeSpec,
     IngestConfig,
     ItemsFromEvents,
     LakeConfig,
+    NormalizeSpec,
+    PreprocessConfig,
     RuleSpec,
     RunConfig,
     SparkConfig,
+    SplitConfig,
+    TimeRangeRule,
     TimestampSpec,
 )
 from recaug_spark.pipeline import STAGES
@@ -27,7 +37,12 @@ README = (REPO / "README.md").read_text()
 
 
 def keys(model: type[BaseModel], prefix: str) -> list[str]:
-    return [f"{prefix}{name}" for name in model.model_fields]
+    """The dotted names of the model's leaf settings (nested sections are checked field by field)."""
+
+    def is_section(annotation: object) -> bool:
+        return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+    return [f"{prefix}{name}" for name, info in model.model_fields.items() if not is_section(info.annotation)]
 
 
 def test_every_infrastructure_and_demo_key_is_documented_with_its_dotted_name() -> None:
@@ -41,6 +56,24 @@ def test_every_infrastructure_and_demo_key_is_documented_with_its_dotted_name() 
     ]
     missing = [k for k in expected if k not in documented]
     assert not missing, f"README lacks {missing}"
+
+
+def test_every_preprocess_and_split_key_is_documented() -> None:
+    documented = set(re.findall(r"`([a-z_.]+)`", README))
+    expected = [
+        *keys(PreprocessConfig, "preprocess."),
+        *keys(CleanConfig, "preprocess.clean."),
+        *keys(DuplicateRule, "preprocess.clean.duplicates."),
+        *keys(TimeRangeRule, "preprocess.clean.time_range."),
+        *keys(BotRule, "preprocess.clean.bots."),
+        *keys(ExtremeRule, "preprocess.clean.extremes."),
+        *keys(FeedbackConfig, "preprocess.feedback."),
+        *keys(SplitConfig, "split."),
+    ]
+    missing = [k for k in expected if k not in documented]
+    assert not missing, f"README lacks {missing}"
+    fields = [*ImputeSpec.model_fields, *NormalizeSpec.model_fields]
+    assert not [f for f in fields if f"`{f}`" not in README], "an impute or normalize field is undocumented"
 
 
 def test_every_csv_mapping_field_is_documented_by_name() -> None:

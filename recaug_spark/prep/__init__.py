@@ -1,0 +1,1 @@
+"""Preprocessing steps (bronze -> silver): cleaning, imputation, normalization, features, split."""

@@ -1,0 +1,99 @@
+"""Stage split: silver/events -> silver/split (event_id -> train/test, cold/warm users, unseen users/items).
+
+The assignment is computed by prep/split.py on the rows free of row flags, exactly as preprocess did
+when it fit its statistics, so both agree; silver/split then holds the clean rows only.
+
+Incremental runs (see incremental.py): with a fixed cutoff and new silver rows only on or after it,
+the labels (which depend on training rows only) stay valid, so only the test rows from the first
+changed date on are rewritten; anything else reassigns every row.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from recaug_spark import incremental
+from recaug_spark.config import RecaugConfig
+from recaug_spark.errors import InputError
+from recaug_spark.lake import Lake
+from recaug_spark.prep import clean, split
+from recaug_spark.runs import SKIPPED, RunContext, StageResult, last_succeeded
+from recaug_spark.schema import SILVER_EVENTS, SILVER_SPLIT, SPLIT
+
+log = logging.getLogger(__name__)
+
+
+def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> StageResult:
+    """Assign every clean silver event to train or test and label users and items."""
+    del spark
+    if not lake.exists(SILVER_EVENTS):
+        raise InputError(f"{lake.path(SILVER_EVENTS)} does not exist; run `recaug preprocess` first")
+    inputs = lake.versions([SILVER_EVENTS])
+    previous = last_succeeded(lake, "split")
+    work = incremental.first_or_changed(previous, ctx.config_hash)
+    if previous is not None and previous.config_hash == ctx.config_hash and lake.exists(SILVER_SPLIT):
+        since = dict(previous.input_versions or {})
+        if since == inputs:
+            work = incremental.Plan(None, "silver/events is unchanged", nothing_new=True)
+        else:
+            work = incremental.plan(lake, cfg.split, SILVER_EVENTS, since)
+    if work.nothing_new:
+        note = f"{work.reason} since run {previous.run_id}: nothing to recompute"  # type: ignore[union-attr]
+        return StageResult(
+            status=SKIPPED, message=note, input_versions=inputs, output_versions=lake.versions([SILVER_SPLIT])
+        )
+    events = lake.read(SILVER_EVENTS)
+    if work.start is not None:
+        events = events.where(F.col("event_date") >= F.lit(work.start))
+    eligible = ~F.greatest(*[F.col(flag) for flag in clean.ROW_FLAGS])
+    cutoff = split.cutoff_day(events.where(eligible), cfg.split) if cfg.split.mode == "global" else None
+    version = f"{ctx.config_hash}-{inputs[SILVER_EVENTS]}"
+    assigned = events.transform(split.with_split(cfg.split, cutoff=cutoff, eligible=eligible)).where(F.col("is_clean"))
+    # Labels come from training rows only: the rows being assigned, or (incremental) the stored ones.
+    train = (
+        lake.read(SILVER_SPLIT) if work.start is not None else assigned.select("split", "user_id", "item_id")
+    ).where(F.col("split") == split.TRAIN)
+    labelled = (
+        assigned.transform(split.with_labels(cfg.split.cold_max, train))
+        .withColumn("split_version", F.lit(version))
+        .select(*SPLIT.fieldNames())
+    )
+    counts: dict[str, int] = {}
+    if work.start is not None:
+        condition = f"split = '{split.TEST}' AND event_date >= '{work.start.isoformat()}'"
+        counts["rows_rewritten"] = lake.replace_where(SILVER_SPLIT, labelled, condition)
+    else:
+        lake.overwrite(SILVER_SPLIT, labelled, partition_by=("split",))
+    counts |= _summary(lake)
+    where = f"cutoff {cutoff:%Y-%m-%d}" if cutoff else f"last {cfg.split.leave_last_n} per user"
+    log.info("split (%s; %s): %s", where, work.reason, ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    return StageResult(
+        counts=counts,
+        input_versions=inputs,
+        output_versions=lake.versions([SILVER_SPLIT]),
+        message=f"{where}; {work.reason}",
+    )
+
+
+def _summary(lake: Lake) -> dict[str, int]:
+    """Train/test sizes, test users (cold among them), test events of users or items unseen in training."""
+    test = F.col("split") == split.TEST
+    row = (
+        lake.read(SILVER_SPLIT)
+        .agg(
+            F.count_if(F.col("split") == split.TRAIN).alias("train_events"),
+            F.count_if(test).alias("test_events"),
+            F.count_distinct(F.when(test, F.col("user_id"))).alias("test_users"),
+            F.count_distinct(F.when(test & (F.col("user_segment") == split.COLD), F.col("user_id"))).alias(
+                "test_users_cold"
+            ),
+            F.count_if(test & ~F.col("user_seen")).alias("test_events_unseen_user"),
+            F.count_if(test & ~F.col("item_seen")).alias("test_events_unseen_item"),
+        )
+        .first()
+    )
+    assert row is not None
+    return {k: int(v) for k, v in row.asDict().items()}
