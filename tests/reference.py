@@ -24,7 +24,8 @@ def center_scale(values: pd.Series, method: str) -> tuple[float, float]:
     if v.size == 0:
         return np.nan, np.nan
     if method in ("zscore", "log1p_zscore"):
-        return float(v.mean()), float(v.std(ddof=0))
+        # A constant partition has no spread by definition (numpy's two-pass std can leave ~1e-16 there).
+        return float(v.mean()), 0.0 if v.min() == v.max() else float(v.std(ddof=0))
     if method == "minmax":
         return float(v.min()), float(v.max() - v.min())
     q1, median, q3 = np.percentile(v, [25, 50, 75])  # linear interpolation, as Spark's percentile

@@ -58,7 +58,8 @@ def item_features(train: DataFrame) -> DataFrame:
         F.percentile("price", 0.5).alias("median_price"),
     )
     conversion = F.when(F.col("n_view") > 0, F.col("n_purchase") / F.col("n_view"))
-    priced = Window.partitionBy("category").orderBy("median_price")
+    # Items without a price rank apart (and get null), so they never shift the priced items' ranks.
+    priced = Window.partitionBy("category", F.col("median_price").isNull()).orderBy("median_price")
     percentile = F.when(F.col("median_price").isNotNull(), F.percent_rank().over(priced))
     return stats.withColumn("view_to_purchase", conversion).withColumn("price_percentile_in_category", percentile)
 
