@@ -76,6 +76,18 @@ class Draws:
         u2 = self.uniform(2 * index + 1)
         return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
+    def spread(self, n: int) -> Draws:
+        """Draws for ``n`` positions of one keyed item (e.g. the events of one user's sequence)."""
+        if len(self.keys) != 1:
+            raise ValueError(f"spread needs exactly one key, got {len(self.keys)}")
+        with np.errstate(over="ignore"):
+            positions = mix64(self.keys[0] + (np.arange(n, dtype=np.uint64) + np.uint64(1)) * _GOLDEN)
+        return Draws(self.stream, positions)
+
+    def permutation(self, index: int) -> np.ndarray:
+        """A uniformly random permutation of the rows' positions (argsort of uniform draws)."""
+        return np.argsort(self.uniform(index), kind="stable")
+
     def integers(self, index: int, low: int, high: int) -> np.ndarray:
         """Integers in [low, high) per row."""
         return low + np.floor(self.uniform(index) * (high - low)).astype(np.int64)

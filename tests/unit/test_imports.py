@@ -7,7 +7,14 @@ import sys
 
 import pytest
 
-PURE_MODULES = ["recaug_spark.config", "recaug_spark.errors", "recaug_spark.sources.synthetic_shop"]
+PURE_MODULES = [
+    "recaug_spark.config",
+    "recaug_spark.errors",
+    "recaug_spark.sources.synthetic_shop",
+    "recaug_spark.augment.rng",
+    "recaug_spark.augment.numeric",
+    "recaug_spark.augment.sequence",
+]
 
 BLOCKER = """
 import sys

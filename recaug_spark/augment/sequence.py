@@ -1,0 +1,166 @@
+"""Sequence augmentation kernels on one user's time-ordered training events (pure numpy).
+
+Each kernel takes the item ids of one sequence (oldest first) and the sequence's
+:class:`~recaug_spark.augment.rng.Draws` (one key: the sequence's), and returns a :class:`Edit`:
+for every output position, the source position it derives from and its item. The Spark layer copies
+the other columns of the source row, so timestamps, event types and lineage follow the items.
+
+    crop        keep one contiguous span of L = max(1, floor(eta n)) events, start ~ U{0..n-L}
+    mask        k = floor(gamma n) positions (a random k-subset): item -> token, or the event removed
+    reorder     shuffle the items inside one contiguous span of L = max(1, floor(beta n)) positions
+    substitute  k = floor(ratio m) of the m positions whose item has similar items: replace the item
+                by one of them (uniformly)
+    insert      after k = floor(ratio m) such positions, insert one of the item's similar items
+
+Similar items come from a table item -> array of similar items (top-k co-occurrence in training
+sessions, computed in Spark). Sequences of at most ``short_max`` events get only insert and
+substitute (see :func:`allowed`), since cutting or shuffling them leaves too little signal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recaug_spark.augment.rng import Draws
+
+SHORT_SAFE = frozenset({"insert", "substitute"})
+
+
+class SimilarItems:
+    """item -> its similar items, stored flat (CSR) so lookups and picks are vectorized.
+
+    Example:
+        >>> table = SimilarItems({"a": ["b", "c"], "b": ["a"]})
+        >>> table.rows(np.array(["a", "z", "b"])).tolist()
+        [0, -1, 1]
+        >>> table.pick(np.array([0, 0, 1]), np.array([0.1, 0.9, 0.5])).tolist()
+        ['b', 'c', 'a']
+    """
+
+    def __init__(self, table: Mapping[object, Sequence[object]]) -> None:
+        kept = {item: list(options) for item, options in table.items() if len(options) > 0}
+        self.index = pd.Index(list(kept))
+        self.offsets = np.cumsum([0, *[len(options) for options in kept.values()]])
+        self.values = np.array([o for options in kept.values() for o in options], dtype=object)
+
+    def rows(self, items: np.ndarray) -> np.ndarray:
+        """The table row of each item, -1 for items without similar items."""
+        return self.index.get_indexer(items) if len(self.index) else np.full(len(items), -1)
+
+    def pick(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One similar item per table row, the ``u``-th quantile of its list (u ~ U[0, 1))."""
+        counts = self.offsets[rows + 1] - self.offsets[rows]
+        return self.values[self.offsets[rows] + np.minimum((u * counts).astype(np.int64), counts - 1)]
+
+    def similar_to(self, item: object) -> set[object]:
+        """The similar items of ``item`` (empty when none)."""
+        row = self.rows(np.array([item], dtype=object))[0]
+        return set() if row < 0 else set(self.values[self.offsets[row] : self.offsets[row + 1]].tolist())
+
+
+@dataclass(frozen=True)
+class Edit:
+    """An edited sequence: ``source[i]`` is the input position output ``i`` derives from, ``items[i]``
+    its item, ``changed[i]`` whether the op altered or created it."""
+
+    source: np.ndarray
+    items: np.ndarray
+    changed: np.ndarray
+
+    @classmethod
+    def identity(cls, items: np.ndarray) -> Edit:
+        n = len(items)
+        return cls(np.arange(n), np.asarray(items).copy(), np.zeros(n, dtype=bool))
+
+
+def allowed(op: str, length: int, short_max: int) -> bool:
+    """Whether ``op`` applies to a sequence of ``length`` events (short ones: insert, substitute only)."""
+    return length > short_max or op in SHORT_SAFE
+
+
+def _span(n: int, ratio: float, draws: Draws) -> tuple[int, int]:
+    length = max(1, int(np.floor(ratio * n)))
+    start = int(draws.integers(0, 0, n - length + 1)[0])
+    return start, length
+
+
+def crop(items: np.ndarray, draws: Draws, *, eta: float) -> Edit:
+    """Keep a contiguous span of about ``eta`` of the sequence (at least one event)."""
+    n = len(items)
+    if n == 0:
+        return Edit.identity(items)
+    start, length = _span(n, eta, draws)
+    source = np.arange(start, start + length)
+    return Edit(source, np.asarray(items)[source], np.zeros(length, dtype=bool))
+
+
+def _choose(n: int, k: int, draws: Draws, index: int) -> np.ndarray:
+    """A random k-subset of range(n), sorted."""
+    return np.sort(draws.spread(n).permutation(index)[:k]) if n else np.array([], dtype=np.int64)
+
+
+def mask(items: np.ndarray, draws: Draws, *, gamma: float, token: object | None = None) -> Edit:
+    """Mask floor(gamma n) events: their item becomes ``token``, or (token None) they are removed."""
+    n = len(items)
+    chosen = _choose(n, int(np.floor(gamma * n)), draws, 0)
+    edit = Edit.identity(items)
+    if token is None:
+        keep = np.ones(n, dtype=bool)
+        keep[chosen] = False
+        return Edit(edit.source[keep], edit.items[keep], edit.changed[keep])
+    out = edit.items.astype(object)
+    out[chosen] = token
+    changed = np.zeros(n, dtype=bool)
+    changed[chosen] = True
+    return Edit(edit.source, out, changed)
+
+
+def reorder(items: np.ndarray, draws: Draws, *, beta: float) -> Edit:
+    """Shuffle the events of one contiguous span of about ``beta`` of the sequence."""
+    n = len(items)
+    if n == 0:
+        return Edit.identity(items)
+    start, length = _span(n, beta, draws)
+    source = np.arange(n)
+    source[start : start + length] = start + draws.spread(length).permutation(1)
+    return Edit(source, np.asarray(items)[source], source != np.arange(n))
+
+
+def _chosen_similar(
+    items: np.ndarray, draws: Draws, ratio: float, similar: SimilarItems
+) -> tuple[np.ndarray, np.ndarray]:
+    """floor(ratio m) random positions among the m whose item has similar items, and a pick for each."""
+    rows = similar.rows(items)
+    eligible = np.flatnonzero(rows >= 0)
+    chosen = eligible[_choose(len(eligible), int(np.floor(ratio * len(eligible))), draws, 0)]
+    picks = similar.pick(rows[chosen], draws.spread(len(items)).uniform(1)[chosen])
+    return chosen, picks
+
+
+def substitute(items: np.ndarray, draws: Draws, *, ratio: float, similar: SimilarItems) -> Edit:
+    """Replace floor(ratio m) of the m items that have similar items by one of those."""
+    edit = Edit.identity(items)
+    chosen, picks = _chosen_similar(edit.items, draws, ratio, similar)
+    out = edit.items.astype(object)
+    out[chosen] = picks
+    changed = np.zeros(len(items), dtype=bool)
+    changed[chosen] = True
+    return Edit(edit.source, out, changed)
+
+
+def insert(items: np.ndarray, draws: Draws, *, ratio: float, similar: SimilarItems) -> Edit:
+    """After floor(ratio m) of the m items that have similar items, insert one of those."""
+    items = np.asarray(items)
+    chosen, picks = _chosen_similar(items, draws, ratio, similar)
+    copies = np.ones(len(items), dtype=np.int64)
+    copies[chosen] = 2
+    source = np.repeat(np.arange(len(items)), copies)
+    inserted = np.zeros(len(source), dtype=bool)
+    inserted[1:] = source[1:] == source[:-1]  # the second row of a repeated position is the new one
+    out = items[source].astype(object)
+    out[inserted] = picks
+    return Edit(source, out, inserted)
