@@ -14,6 +14,7 @@ PURE_MODULES = [
     "recaug_spark.augment.rng",
     "recaug_spark.augment.numeric",
     "recaug_spark.augment.sequence",
+    "recaug_spark.augment.context",
 ]
 
 BLOCKER = """
