@@ -543,6 +543,178 @@ class SplitConfig(Frozen):
     cold_max: int = Field(5, ge=0, description="users with at most this many training events are cold-start")
 
 
+# --------------------------------------------------------------------------------------------------
+# Augment
+# --------------------------------------------------------------------------------------------------
+
+
+class AugmentOp(Frozen):
+    """One augmentation recipe: ``copies`` copies per source row (or sequence), each transformed with
+    probability ``p`` (a copy the draw skips is not written)."""
+
+    p: float = Field(1.0, ge=0, le=1, description="probability that a copy is transformed (and kept)")
+    copies: int = Field(1, ge=1, le=100)
+
+
+class GaussianNoiseOp(AugmentOp):
+    """x + sigma z; with ``relative``, sigma is a multiple of the column's training std."""
+
+    op: Literal["gaussian_noise"]
+    column: str
+    sigma: float = Field(gt=0)
+    relative: bool = True
+
+
+class SaltAndPepperOp(AugmentOp):
+    """A share of values set to the column's training ``salt_quantile`` or ``pepper_quantile``."""
+
+    op: Literal["salt_and_pepper"]
+    column: str
+    share: float = Field(gt=0, le=1)
+    salt_quantile: float = Field(0.99, ge=0, le=1)
+    pepper_quantile: float = Field(0.01, ge=0, le=1)
+
+
+class RandomScalingOp(AugmentOp):
+    """x times a factor from [low, high)."""
+
+    op: Literal["random_scaling"]
+    column: str
+    low: float = Field(0.9, gt=0)
+    high: float = Field(1.1, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RandomScalingOp:
+        if self.high <= self.low:
+            raise ValueError("'high' must be greater than 'low'")
+        return self
+
+
+class RotationOp(AugmentOp):
+    """Rotate the pair ``columns`` by ``theta`` radians, or by an angle from [low, high)."""
+
+    op: Literal["rotation"]
+    columns: tuple[str, str]
+    theta: float | None = None
+    low: float = -0.1
+    high: float = 0.1
+
+
+class JitterOp(AugmentOp):
+    """x + uniform noise within +-r."""
+
+    op: Literal["jitter"]
+    column: str
+    r: float = Field(gt=0)
+
+
+class FeatureMaskOp(AugmentOp):
+    """A share of values dropped: set to ``fill`` (null when absent)."""
+
+    op: Literal["feature_mask"]
+    column: str
+    share: float = Field(gt=0, le=1)
+    fill: float | None = None
+
+
+class CropOp(AugmentOp):
+    """Keep a contiguous span of ``eta`` of a user's training sequence."""
+
+    op: Literal["crop"]
+    eta: float = Field(0.8, gt=0, le=1)
+
+
+class MaskOp(AugmentOp):
+    """Mask ``gamma`` of a sequence's events: item -> ``token``, or the event removed (no token)."""
+
+    op: Literal["mask"]
+    gamma: float = Field(0.2, ge=0, le=1)
+    token: str | None = None
+
+
+class ReorderOp(AugmentOp):
+    """Shuffle a contiguous span of ``beta`` of a sequence."""
+
+    op: Literal["reorder"]
+    beta: float = Field(0.2, gt=0, le=1)
+
+
+class SubstituteOp(AugmentOp):
+    """Replace ``ratio`` of a sequence's items by co-occurring (similar) items."""
+
+    op: Literal["substitute"]
+    ratio: float = Field(0.2, gt=0, le=1)
+
+
+class InsertOp(AugmentOp):
+    """Insert similar items next to ``ratio`` of a sequence's items."""
+
+    op: Literal["insert"]
+    ratio: float = Field(0.2, gt=0, le=1)
+
+
+class TimeShiftOp(AugmentOp):
+    """Move each session, as a block, within its day or week."""
+
+    op: Literal["time_shift"]
+    within: Literal["day", "week"] = "day"
+
+
+class CategoricalJitterOp(AugmentOp):
+    """Replace a share of an attribute's values (e.g. device, region) by observed ones."""
+
+    op: Literal["categorical_jitter"]
+    attr: str
+    share: float = Field(0.1, gt=0, le=1)
+
+
+OP_MODELS: dict[str, type[AugmentOp]] = {
+    model.model_fields["op"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in (GaussianNoiseOp, SaltAndPepperOp, RandomScalingOp, RotationOp, JitterOp, FeatureMaskOp, CropOp,
+                  MaskOp, ReorderOp, SubstituteOp, InsertOp, TimeShiftOp, CategoricalJitterOp)
+}  # fmt: skip
+
+
+def _op_tag(value: Any) -> str | None:
+    name = value.get("op") if isinstance(value, dict) else getattr(value, "op", None)
+    return f"<{name}>" if name in OP_MODELS else None
+
+
+OpSpec = Annotated[
+    Annotated[GaussianNoiseOp, Tag("<gaussian_noise>")]
+    | Annotated[SaltAndPepperOp, Tag("<salt_and_pepper>")]
+    | Annotated[RandomScalingOp, Tag("<random_scaling>")]
+    | Annotated[RotationOp, Tag("<rotation>")]
+    | Annotated[JitterOp, Tag("<jitter>")]
+    | Annotated[FeatureMaskOp, Tag("<feature_mask>")]
+    | Annotated[CropOp, Tag("<crop>")]
+    | Annotated[MaskOp, Tag("<mask>")]
+    | Annotated[ReorderOp, Tag("<reorder>")]
+    | Annotated[SubstituteOp, Tag("<substitute>")]
+    | Annotated[InsertOp, Tag("<insert>")]
+    | Annotated[TimeShiftOp, Tag("<time_shift>")]
+    | Annotated[CategoricalJitterOp, Tag("<categorical_jitter>")],
+    Discriminator(
+        _op_tag,
+        custom_error_type="augment_op",
+        custom_error_message=f"unknown op; known ops: {', '.join(sorted(OP_MODELS))}",
+    ),
+]
+
+
+class AugmentConfig(Frozen):
+    """Stage augment: an ordered list of ops over the training rows and sequences."""
+
+    ops: tuple[OpSpec, ...] = (
+        GaussianNoiseOp(op="gaussian_noise", column="price", sigma=0.05),
+        CropOp(op="crop", eta=0.8, p=0.5),
+        SubstituteOp(op="substitute", ratio=0.2),
+    )
+    max_history: int = Field(200, ge=1, description="a user's most recent training events kept for sequence ops")
+    short_max: int = Field(3, ge=0, description="sequences this short get only insert and substitute")
+    similar_top_k: int = Field(10, ge=1, description="similar items kept per item (co-occurrence in sessions)")
+
+
 class RecaugConfig(Frozen):
     """The whole validated configuration of one run."""
 
@@ -552,6 +724,7 @@ class RecaugConfig(Frozen):
     ingest: IngestConfig = IngestConfig()
     preprocess: PreprocessConfig = PreprocessConfig()
     split: SplitConfig = SplitConfig()
+    augment: AugmentConfig = AugmentConfig()
     source: SourceConfig
 
     def config_hash(self) -> str:
