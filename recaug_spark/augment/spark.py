@@ -4,7 +4,9 @@
   it keeps map columns such as ``attrs`` out of Arrow);
 * column ops: one scalar ``pandas_udf`` (:func:`column_op`) that runs a numeric kernel over Arrow
   batches, drawing from the keyed generator by (seed, op label, copy, row key), so a row's result
-  never depends on the rows it is batched or partitioned with.
+  never depends on the rows it is batched or partitioned with;
+* sequence ops: one ``applyInPandas`` grouped by user (:func:`sequence_op`) that edits each user's
+  time-ordered, truncated history with any frame edit (sequence kernels through :func:`item_edit`).
 
 Row keys are ``xxhash64`` of a stable id (event_id for rows, user_id for sequences), computed by Spark.
 """
@@ -15,11 +17,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from recaug_spark.augment.rng import Draws
+from recaug_spark.augment.sequence import Edit
 
 KEY = "_aug_key"
 COPY = "aug_copy"
@@ -84,3 +87,83 @@ def column_op(kernel: ColumnKernel, columns: Sequence[str], *, seed: int, label:
     udf = F.pandas_udf(run, T.StructType(fields))  # type: ignore[call-overload]
     inputs = F.struct(*[F.col(c).cast("double").alias(c) for c in columns])
     return udf(F.col(KEY), F.col(COPY), inputs)
+
+
+# -- sequences ------------------------------------------------------------------------------------------
+
+SOURCE_EVENT_ID = "source_event_id"
+CHANGED = "changed"
+SEQUENCE_COLUMNS = ("user_id", "event_id", "item_id", "event_type", "ts", "session_id", KEY)
+FrameEdit = Callable[[pd.DataFrame, Draws], pd.DataFrame]
+
+
+def item_edit(kernel: Callable[[np.ndarray, Draws], Edit]) -> FrameEdit:
+    """A sequence kernel on item ids as an edit of the sequence's rows: every output row copies its
+    source row, takes the kernel's item and records the source event and whether it changed."""
+
+    def edit(rows: pd.DataFrame, draws: Draws) -> pd.DataFrame:
+        result = kernel(rows["item_id"].to_numpy(dtype=object), draws)
+        out = rows.iloc[result.source].reset_index(drop=True)
+        out[SOURCE_EVENT_ID] = out["event_id"]
+        out["item_id"] = result.items
+        out[CHANGED] = result.changed
+        return out
+
+    return edit
+
+
+def edit_sequence(
+    rows: pd.DataFrame,
+    edit: FrameEdit,
+    *,
+    seed: int,
+    label: str,
+    p: float,
+    copies: int,
+    max_history: int,
+    eligible: Callable[[int], bool],
+) -> pd.DataFrame:
+    """The pure computation of :func:`sequence_op` for one user's rows: the most recent ``max_history``
+    events, in time order, edited once per copy that the ``<label>/apply`` draw (below ``p``) keeps."""
+    rows = rows.sort_values(["ts", "event_id"], kind="stable").tail(max_history).reset_index(drop=True)
+    outputs = []
+    if len(rows) and eligible(len(rows)):
+        key = keys_of(rows[KEY].head(1))
+        for copy in range(copies):
+            if Draws.of(seed=seed, op=f"{label}/apply", copy=copy, keys=key).uniform(0)[0] < p:
+                edited = edit(rows, Draws.of(seed=seed, op=label, copy=copy, keys=key))
+                outputs.append(edited.assign(**{COPY: np.int32(copy)}))
+    columns = [*rows.columns, SOURCE_EVENT_ID, CHANGED, COPY]
+    return pd.concat(outputs, ignore_index=True)[columns] if outputs else pd.DataFrame(columns=columns)
+
+
+def sequence_op(
+    df: DataFrame,
+    edit: FrameEdit,
+    *,
+    seed: int,
+    label: str,
+    p: float,
+    copies: int,
+    max_history: int,
+    eligible: Callable[[int], bool],
+) -> DataFrame:
+    """Edit every user's time-ordered events with ``edit`` (``applyInPandas`` grouped by user).
+
+    ``df`` needs the SEQUENCE_COLUMNS, ``_aug_key`` being the user's key. Histories are truncated to the
+    most recent ``max_history`` events before Arrow sees them, so one heavy user cannot exhaust memory.
+    """
+    recent = Window.partitionBy("user_id").orderBy(F.desc("ts"), F.desc("event_id"))
+    bounded = (
+        df.select(*SEQUENCE_COLUMNS).withColumn("_n", F.row_number().over(recent)).where(F.col("_n") <= max_history)
+    ).drop("_n")
+    schema = T.StructType(
+        [*bounded.schema.fields, T.StructField(SOURCE_EVENT_ID, T.StringType()),
+         T.StructField(CHANGED, T.BooleanType()), T.StructField(COPY, T.IntegerType())]
+    )  # fmt: skip
+
+    def run(rows: pd.DataFrame) -> pd.DataFrame:
+        return edit_sequence(rows, edit, seed=seed, label=label, p=p, copies=copies, max_history=max_history,
+                             eligible=eligible)  # fmt: skip
+
+    return bounded.groupBy("user_id").applyInPandas(run, schema)

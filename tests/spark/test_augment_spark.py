@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from recaug_spark.augment import numeric, similar
+from recaug_spark.augment import numeric, sequence, similar
 from recaug_spark.augment import spark as aug
 
 SEED = 11
@@ -97,3 +98,52 @@ def test_sessions_without_ids_split_on_gaps(spark: SparkSession) -> None:
     )
     labels = [r.session for r in similar.sessions(events).orderBy("ts").collect()]
     assert labels[:3] == [labels[0]] * 3 and labels[3] == labels[4] != labels[0]
+
+
+def histories(spark: SparkSession) -> DataFrame:
+    """40 users with 1 to 60 events over 8 items, in sessions of 5 events."""
+    rng = np.random.default_rng(5)
+    t0 = datetime(2024, 2, 1)
+    rows = []
+    for u in range(40):
+        for i in range(1 + (u * 7) % 60):
+            ts = t0 + timedelta(minutes=int(rng.integers(0, 50_000)))
+            rows.append((f"u{u}", f"u{u}e{i:03d}", f"i{rng.integers(0, 8)}", "view", ts, f"u{u}s{i // 5}"))
+    schema = "user_id string, event_id string, item_id string, event_type string, ts timestamp, session_id string"
+    return aug.with_key(spark.createDataFrame(rows, schema), "user_id")
+
+
+TABLE = sequence.SimilarItems({f"i{k}": [f"i{(k + 1) % 8}", f"i{(k + 3) % 8}"] for k in range(8)})
+SEQUENCE_KERNELS = {
+    "crop": lambda items, d: sequence.crop(items, d, eta=0.5),
+    "substitute": lambda items, d: sequence.substitute(items, d, ratio=0.5, similar=TABLE),
+    "insert": lambda items, d: sequence.insert(items, d, ratio=0.3, similar=TABLE),
+}
+
+
+def sequence_kwargs(op: str) -> dict:
+    return {"seed": SEED, "label": f"1:{op}", "p": 0.8, "copies": 2, "max_history": 20,
+            "eligible": lambda n, op=op: sequence.allowed(op, n, 3)}  # fmt: skip
+
+
+def _sorted(frame) -> list[tuple]:
+    columns = ["user_id", aug.COPY, "event_id", "item_id", aug.CHANGED, "ts"]
+    return sorted(map(tuple, frame[columns].astype(str).to_numpy().tolist()))
+
+
+@pytest.mark.parametrize("op", sorted(SEQUENCE_KERNELS))
+def test_sequence_op_equals_the_pure_edit_per_user(spark: SparkSession, op: str) -> None:
+    events = histories(spark)
+    edit = aug.item_edit(SEQUENCE_KERNELS[op])
+    got = aug.sequence_op(events.repartition(3), edit, **sequence_kwargs(op)).toPandas()
+    local = events.toPandas()
+    per_user = [aug.edit_sequence(rows, edit, **sequence_kwargs(op)) for _, rows in local.groupby("user_id")]
+    expected = pd.concat([frame for frame in per_user if len(frame)], ignore_index=True)
+    assert len(got) > 0 and _sorted(got) == _sorted(expected)
+    again = aug.sequence_op(events.repartition(1), edit, **sequence_kwargs(op)).toPandas()
+    assert _sorted(again) == _sorted(got)  # any partitioning, the same rows
+    lengths = local.groupby("user_id").size()
+    if op == "crop":  # short histories (at most 3 events) are never cropped
+        assert not set(got.user_id) & set(lengths[lengths <= 3].index)
+    recent = local.sort_values("ts").groupby("user_id").tail(20).event_id
+    assert set(got.source_event_id) <= set(recent)  # histories truncated to the 20 most recent
