@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (
@@ -668,11 +668,14 @@ class CategoricalJitterOp(AugmentOp):
     share: float = Field(0.1, gt=0, le=1)
 
 
+_OP_CLASSES: tuple[type[AugmentOp], ...] = (
+    GaussianNoiseOp, SaltAndPepperOp, RandomScalingOp, RotationOp, JitterOp, FeatureMaskOp, CropOp, MaskOp,
+    ReorderOp, SubstituteOp, InsertOp, TimeShiftOp, CategoricalJitterOp,
+)  # fmt: skip
 OP_MODELS: dict[str, type[AugmentOp]] = {
     model.model_fields["op"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in (GaussianNoiseOp, SaltAndPepperOp, RandomScalingOp, RotationOp, JitterOp, FeatureMaskOp, CropOp,
-                  MaskOp, ReorderOp, SubstituteOp, InsertOp, TimeShiftOp, CategoricalJitterOp)
-}  # fmt: skip
+    for model in _OP_CLASSES
+}
 
 
 def _op_tag(value: Any) -> str | None:
@@ -680,20 +683,9 @@ def _op_tag(value: Any) -> str | None:
     return f"<{name}>" if name in OP_MODELS else None
 
 
+# One union member per op model, tagged by its name (built from OP_MODELS, so a new op is one line).
 OpSpec = Annotated[
-    Annotated[GaussianNoiseOp, Tag("<gaussian_noise>")]
-    | Annotated[SaltAndPepperOp, Tag("<salt_and_pepper>")]
-    | Annotated[RandomScalingOp, Tag("<random_scaling>")]
-    | Annotated[RotationOp, Tag("<rotation>")]
-    | Annotated[JitterOp, Tag("<jitter>")]
-    | Annotated[FeatureMaskOp, Tag("<feature_mask>")]
-    | Annotated[CropOp, Tag("<crop>")]
-    | Annotated[MaskOp, Tag("<mask>")]
-    | Annotated[ReorderOp, Tag("<reorder>")]
-    | Annotated[SubstituteOp, Tag("<substitute>")]
-    | Annotated[InsertOp, Tag("<insert>")]
-    | Annotated[TimeShiftOp, Tag("<time_shift>")]
-    | Annotated[CategoricalJitterOp, Tag("<categorical_jitter>")],
+    Union[tuple(Annotated[model, Tag(f"<{name}>")] for name, model in OP_MODELS.items())],  # type: ignore[valid-type]  # noqa: UP007
     Discriminator(
         _op_tag,
         custom_error_type="augment_op",

@@ -40,13 +40,34 @@ def full(reason: str) -> Plan:
     return Plan(None, reason)
 
 
-def first_or_changed(previous: Row | None, config_hash: str) -> Plan:
-    """The full-recompute plan when there is no comparable earlier run (the reason says which)."""
+def decide(
+    lake: Lake,
+    split: SplitConfig,
+    previous: Row | None,
+    *,
+    config_hash: str,
+    inputs: Mapping[str, int],
+    table: str,
+    outputs_exist: bool,
+    entities: Mapping[str, str] | None = None,
+) -> Plan:
+    """What a stage must recompute, given its last successful run ``previous`` (see :func:`plan`).
+
+    Args:
+        inputs: the stage's input versions now; ``table`` is its date-partitioned input.
+        outputs_exist: whether every output table is there (a missing one forces a full run).
+    """
     if previous is None:
         return full("no earlier successful run: full recompute")
     if previous.config_hash != config_hash:
         return full(f"the preprocess/split config changed since run {previous.run_id}: full recompute")
-    return full(f"output tables are missing since run {previous.run_id}: full recompute")
+    if not outputs_exist:
+        return full(f"output tables are missing since run {previous.run_id}: full recompute")
+    since = dict(previous.input_versions or {})
+    if since == dict(inputs):
+        reason = f"{', '.join(sorted(inputs))} unchanged since run {previous.run_id}: nothing to recompute"
+        return Plan(None, reason, nothing_new=True)
+    return plan(lake, split, table, since, entities=entities)
 
 
 def plan(

@@ -14,6 +14,7 @@ Row keys are ``xxhash64`` of a stable id (event_id for rows, user_id for sequenc
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -112,42 +113,36 @@ def item_edit(kernel: Callable[[np.ndarray, Draws], Edit]) -> FrameEdit:
     return edit
 
 
-def edit_sequence(
-    rows: pd.DataFrame,
-    edit: FrameEdit,
-    *,
-    seed: int,
-    label: str,
-    p: float,
-    copies: int,
-    max_history: int,
-    eligible: Callable[[int], bool],
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SequenceRecipe:
+    """How one op runs over sequences: its draws (seed, label), gate ``p``, ``copies``, the history
+    bound, and which sequence lengths it applies to."""
+
+    seed: int
+    label: str
+    p: float
+    copies: int
+    max_history: int
+    eligible: Callable[[int], bool]
+
+
+def edit_sequence(rows: pd.DataFrame, edit: FrameEdit, recipe: SequenceRecipe) -> pd.DataFrame:
     """The pure computation of :func:`sequence_op` for one user's rows: the most recent ``max_history``
     events, in time order, edited once per copy that the ``<label>/apply`` draw (below ``p``) keeps."""
-    rows = rows.sort_values(["ts", "event_id"], kind="stable").tail(max_history).reset_index(drop=True)
+    rows = rows.sort_values(["ts", "event_id"], kind="stable").tail(recipe.max_history).reset_index(drop=True)
     outputs = []
-    if len(rows) and eligible(len(rows)):
+    if len(rows) and recipe.eligible(len(rows)):
         key = keys_of(rows[KEY].head(1))
-        for copy in range(copies):
-            if Draws.of(seed=seed, op=f"{label}/apply", copy=copy, keys=key).uniform(0)[0] < p:
-                edited = edit(rows, Draws.of(seed=seed, op=label, copy=copy, keys=key))
+        for copy in range(recipe.copies):
+            gate = Draws.of(seed=recipe.seed, op=f"{recipe.label}/apply", copy=copy, keys=key)
+            if gate.uniform(0)[0] < recipe.p:
+                edited = edit(rows, Draws.of(seed=recipe.seed, op=recipe.label, copy=copy, keys=key))
                 outputs.append(edited.assign(**{COPY: np.int32(copy)}))
     columns = [*rows.columns, SOURCE_EVENT_ID, CHANGED, COPY]
     return pd.concat(outputs, ignore_index=True)[columns] if outputs else pd.DataFrame(columns=columns)
 
 
-def sequence_op(
-    df: DataFrame,
-    edit: FrameEdit,
-    *,
-    seed: int,
-    label: str,
-    p: float,
-    copies: int,
-    max_history: int,
-    eligible: Callable[[int], bool],
-) -> DataFrame:
+def sequence_op(df: DataFrame, edit: FrameEdit, recipe: SequenceRecipe) -> DataFrame:
     """Edit every user's time-ordered events with ``edit`` (``applyInPandas`` grouped by user).
 
     ``df`` needs the SEQUENCE_COLUMNS, ``_aug_key`` being the user's key. Histories are truncated to the
@@ -155,15 +150,17 @@ def sequence_op(
     """
     recent = Window.partitionBy("user_id").orderBy(F.desc("ts"), F.desc("event_id"))
     bounded = (
-        df.select(*SEQUENCE_COLUMNS).withColumn("_n", F.row_number().over(recent)).where(F.col("_n") <= max_history)
-    ).drop("_n")
+        df.select(*SEQUENCE_COLUMNS)
+        .withColumn("_n", F.row_number().over(recent))
+        .where(F.col("_n") <= recipe.max_history)
+        .drop("_n")
+    )
     schema = T.StructType(
         [*bounded.schema.fields, T.StructField(SOURCE_EVENT_ID, T.StringType()),
          T.StructField(CHANGED, T.BooleanType()), T.StructField(COPY, T.IntegerType())]
     )  # fmt: skip
 
     def run(rows: pd.DataFrame) -> pd.DataFrame:
-        return edit_sequence(rows, edit, seed=seed, label=label, p=p, copies=copies, max_history=max_history,
-                             eligible=eligible)  # fmt: skip
+        return edit_sequence(rows, edit, recipe)
 
     return bounded.groupBy("user_id").applyInPandas(run, schema)

@@ -30,6 +30,16 @@ def _statistic(spec: ImputeSpec) -> Column:
     return F.mode(value, deterministic=True)
 
 
+def keyed_levels(spec: ImputeSpec) -> list[tuple[str, ...]]:
+    """The partitioned levels with fitted values (a constant has none)."""
+    return [] if spec.strategy == "constant" else [level for level in spec.levels if level]
+
+
+def is_categorical(spec: ImputeSpec) -> bool:
+    """Fill values are labels (mode, constant), kept as strings in silver/norm_stats."""
+    return spec.strategy in ("mode", "constant")
+
+
 @dataclass(frozen=True)
 class ImputeFit:
     """Fitted fill values: one frame per keyed level (keys + ``value``), and the overall value."""
@@ -40,13 +50,11 @@ class ImputeFit:
 
     @property
     def keyed_levels(self) -> list[tuple[str, ...]]:
-        """The partitioned levels with fitted values (a constant has none)."""
-        return [] if self.spec.strategy == "constant" else [level for level in self.spec.levels if level]
+        return keyed_levels(self.spec)
 
     @property
     def categorical(self) -> bool:
-        """Fill values are labels (mode, constant), kept as strings in silver/norm_stats."""
-        return self.spec.strategy in ("mode", "constant")
+        return is_categorical(self.spec)
 
     def stats_rows(self, spark: SparkSession) -> DataFrame:
         """silver/norm_stats rows: per keyed level, and the overall value (numeric in stats, else label)."""
@@ -61,19 +69,16 @@ class ImputeFit:
             frames.append(stats.rows(spark, **common, overall={}, label=label))
         else:
             frames.append(stats.rows(spark, **common, overall={stats.VALUE: self.overall}))  # type: ignore[dict-item]
-        out = frames[0]
-        for frame in frames[1:]:
-            out = out.unionByName(frame)
-        return out
+        return stats.union_by_name(frames)
 
     @classmethod
     def load(cls, table: DataFrame, spec: ImputeSpec, key_types: T.StructType) -> ImputeFit:
         """The fit written by :meth:`stats_rows`."""
-        categorical = spec.strategy in ("mode", "constant")
+        categorical = is_categorical(spec)
         names = () if categorical else (stats.VALUE,)
         common = {"kind": "impute", "name": spec.column, "names": names, "key_types": key_types}
         by_level = []
-        for level in cls(spec, (), None).keyed_levels:
+        for level in keyed_levels(spec):
             loaded = stats.load(table, **common, keys=level, keyed_label=categorical)
             assert loaded.by_key is not None
             by_level.append(loaded.by_key)
@@ -86,7 +91,7 @@ def fit(rows: DataFrame, spec: ImputeSpec) -> ImputeFit:
     """Fill values per level from the ``_fit`` rows (a constant needs no fitting)."""
     if spec.strategy == "constant":
         return ImputeFit(spec, (), spec.constant)
-    keyed = tuple(rows.groupBy(*level).agg(_statistic(spec).alias("value")) for level in spec.levels if level)
+    keyed = tuple(rows.groupBy(*level).agg(_statistic(spec).alias("value")) for level in keyed_levels(spec))
     overall = rows.agg(_statistic(spec)).first()[0] if () in spec.levels else None  # type: ignore[index]
     return ImputeFit(spec, keyed, overall)
 
@@ -97,8 +102,8 @@ def apply(fitted: ImputeFit) -> Transform:
 
     def transform(df: DataFrame) -> DataFrame:
         out, candidates = df, []
-        keyed_levels = fitted.keyed_levels
-        for index, (level, values) in enumerate(zip(keyed_levels, fitted.by_level, strict=True)):
+        levels = fitted.keyed_levels
+        for index, (level, values) in enumerate(zip(levels, fitted.by_level, strict=True)):
             name = f"_imp_{spec.column}_{index}"
             out = out.join(values.withColumnRenamed("value", name), list(level), "left")
             candidates.append(F.col(name))
@@ -110,6 +115,6 @@ def apply(fitted: ImputeFit) -> Transform:
         filled = F.when(original.isNull() & allowed, fill).otherwise(original)
         out = out.withColumn(f"imputed_{spec.column}", original.isNull() & allowed & fill.isNotNull())
         out = out.withColumn(spec.column, filled)
-        return out.drop(*[f"_imp_{spec.column}_{i}" for i in range(len(keyed_levels))])
+        return out.drop(*[f"_imp_{spec.column}_{i}" for i in range(len(levels))])
 
     return transform

@@ -8,6 +8,7 @@ load the fit back with :func:`load` instead of refitting).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -81,18 +82,17 @@ def rows(
                 F.lit(label).cast("string").alias("label"),
             )
         )
-    out = frames[0]
-    for frame in frames[1:]:
-        out = out.unionByName(frame)
-    return out
+    return union_by_name(frames)
+
+
+def union_by_name(frames: Sequence[DataFrame]) -> DataFrame:
+    """The rows of all ``frames`` (columns matched by name)."""
+    return functools.reduce(DataFrame.unionByName, frames)
 
 
 def union_all(frames: Sequence[DataFrame], version: str) -> DataFrame:
     """All stats rows, stamped with the fit's ``version``, in the FITTED_STATS column order."""
-    out = frames[0]
-    for frame in frames[1:]:
-        out = out.unionByName(frame)
-    return out.withColumn("version", F.lit(version)).select(*FITTED_STATS.fieldNames())
+    return union_by_name(frames).withColumn("version", F.lit(version)).select(*FITTED_STATS.fieldNames())
 
 
 @dataclass(frozen=True)

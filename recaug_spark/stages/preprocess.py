@@ -63,17 +63,14 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         raise InputError(f"{lake.path(BRONZE_EVENTS)} does not exist; run `recaug ingest` first")
     inputs = lake.versions(INPUTS)
     previous = last_succeeded(lake, "preprocess")
-    work = incremental.first_or_changed(previous, ctx.config_hash)
-    if previous is not None and previous.config_hash == ctx.config_hash and all(lake.exists(t) for t in OUTPUTS):
-        since = dict(previous.input_versions or {})
-        if since == inputs:
-            work = incremental.Plan(None, "bronze is unchanged", nothing_new=True)
-        else:
-            entities = {BRONZE_ITEMS: "item_id", BRONZE_USERS: "user_id"}
-            work = incremental.plan(lake, cfg.split, BRONZE_EVENTS, since, entities=entities)
+    work = incremental.decide(
+        lake, cfg.split, previous, config_hash=ctx.config_hash, inputs=inputs, table=BRONZE_EVENTS,
+        outputs_exist=all(lake.exists(t) for t in OUTPUTS), entities={BRONZE_ITEMS: "item_id", BRONZE_USERS: "user_id"},
+    )  # fmt: skip
     if work.nothing_new:
-        note = f"{work.reason} since run {previous.run_id}: nothing to recompute"  # type: ignore[union-attr]
-        return StageResult(status=SKIPPED, message=note, input_versions=inputs, output_versions=lake.versions(OUTPUTS))
+        return StageResult(
+            status=SKIPPED, message=work.reason, input_versions=inputs, output_versions=lake.versions(OUTPUTS)
+        )
     log.info("preprocess: %s", work.reason)
     version = f"{ctx.config_hash}-" + "-".join(f"{v}" for v in inputs.values())
     counts = preprocess(spark, cfg, lake, version=version, start=work.start)

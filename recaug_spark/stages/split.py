@@ -33,17 +33,13 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         raise InputError(f"{lake.path(SILVER_EVENTS)} does not exist; run `recaug preprocess` first")
     inputs = lake.versions([SILVER_EVENTS])
     previous = last_succeeded(lake, "split")
-    work = incremental.first_or_changed(previous, ctx.config_hash)
-    if previous is not None and previous.config_hash == ctx.config_hash and lake.exists(SILVER_SPLIT):
-        since = dict(previous.input_versions or {})
-        if since == inputs:
-            work = incremental.Plan(None, "silver/events is unchanged", nothing_new=True)
-        else:
-            work = incremental.plan(lake, cfg.split, SILVER_EVENTS, since)
+    work = incremental.decide(
+        lake, cfg.split, previous, config_hash=ctx.config_hash, inputs=inputs, table=SILVER_EVENTS,
+        outputs_exist=lake.exists(SILVER_SPLIT),
+    )  # fmt: skip
     if work.nothing_new:
-        note = f"{work.reason} since run {previous.run_id}: nothing to recompute"  # type: ignore[union-attr]
         return StageResult(
-            status=SKIPPED, message=note, input_versions=inputs, output_versions=lake.versions([SILVER_SPLIT])
+            status=SKIPPED, message=work.reason, input_versions=inputs, output_versions=lake.versions([SILVER_SPLIT])
         )
     events = lake.read(SILVER_EVENTS)
     if work.start is not None:

@@ -121,9 +121,9 @@ SEQUENCE_KERNELS = {
 }
 
 
-def sequence_kwargs(op: str) -> dict:
-    return {"seed": SEED, "label": f"1:{op}", "p": 0.8, "copies": 2, "max_history": 20,
-            "eligible": lambda n, op=op: sequence.allowed(op, n, 3)}  # fmt: skip
+def recipe(op: str) -> aug.SequenceRecipe:
+    return aug.SequenceRecipe(seed=SEED, label=f"1:{op}", p=0.8, copies=2, max_history=20,
+                              eligible=lambda n: sequence.allowed(op, n, 3))  # fmt: skip
 
 
 def _sorted(frame) -> list[tuple]:
@@ -135,12 +135,12 @@ def _sorted(frame) -> list[tuple]:
 def test_sequence_op_equals_the_pure_edit_per_user(spark: SparkSession, op: str) -> None:
     events = histories(spark)
     edit = aug.item_edit(SEQUENCE_KERNELS[op])
-    got = aug.sequence_op(events.repartition(3), edit, **sequence_kwargs(op)).toPandas()
+    got = aug.sequence_op(events.repartition(3), edit, recipe(op)).toPandas()
     local = events.toPandas()
-    per_user = [aug.edit_sequence(rows, edit, **sequence_kwargs(op)) for _, rows in local.groupby("user_id")]
+    per_user = [aug.edit_sequence(rows, edit, recipe(op)) for _, rows in local.groupby("user_id")]
     expected = pd.concat([frame for frame in per_user if len(frame)], ignore_index=True)
     assert len(got) > 0 and _sorted(got) == _sorted(expected)
-    again = aug.sequence_op(events.repartition(1), edit, **sequence_kwargs(op)).toPandas()
+    again = aug.sequence_op(events.repartition(1), edit, recipe(op)).toPandas()
     assert _sorted(again) == _sorted(got)  # any partitioning, the same rows
     lengths = local.groupby("user_id").size()
     if op == "crop":  # short histories (at most 3 events) are never cropped
