@@ -17,6 +17,7 @@ demo: setup  ## run the embedded default: demo shop -> lake under ./lakehouse (t
 	@$(VENV)/bin/recaug ingest
 	@$(VENV)/bin/recaug preprocess
 	@$(VENV)/bin/recaug split
+	@$(VENV)/bin/recaug augment
 
 test: setup  ## lint + the whole test suite (one local Spark session)
 	@$(VENV)/bin/ruff check recaug_spark jobs tests

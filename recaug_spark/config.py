@@ -705,6 +705,10 @@ class AugmentConfig(Frozen):
     max_history: int = Field(200, ge=1, description="a user's most recent training events kept for sequence ops")
     short_max: int = Field(3, ge=0, description="sequences this short get only insert and substitute")
     similar_top_k: int = Field(10, ge=1, description="similar items kept per item (co-occurrence in sessions)")
+    session_gap_minutes: float = Field(
+        30.0, gt=0, description="events without session_id: a longer gap starts a new session"
+    )
+    keep_runs: int = Field(3, ge=1, description="augment runs kept in gold/augmented_events (older ones deleted)")
 
 
 class RecaugConfig(Frozen):

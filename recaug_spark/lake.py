@@ -142,12 +142,20 @@ class Lake:
             writer = writer.partitionBy(*partition_by)
         writer.save(self.path(table))
 
-    def replace_where(self, table: str, rows: DataFrame, condition: str) -> int:
+    def replace_where(self, table: str, rows: DataFrame, condition: str, *, merge_schema: bool = False) -> int:
         """Atomically replace the rows of ``table`` matching ``condition`` (SQL) with ``rows``, which
         must all match it; returns the number of rows written. For recomputing a slice (e.g. the
-        newest dates) of a table whose other rows stay valid."""
-        rows.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(self.path(table))
+        newest dates, or one run's partition) of a table whose other rows stay valid. ``merge_schema``
+        lets ``rows`` add columns."""
+        writer = rows.write.format("delta").mode("overwrite").option("replaceWhere", condition)
+        writer.option("mergeSchema", str(merge_schema).lower()).save(self.path(table))
         return self.last_written_rows(table)
+
+    def delete_where(self, table: str, condition: str) -> int:
+        """Delete the rows of ``table`` matching ``condition`` (SQL); returns how many were deleted."""
+        DeltaTable.forPath(self.spark, self.path(table)).delete(condition)
+        metrics = DeltaTable.forPath(self.spark, self.path(table)).history(1).first().operationMetrics  # type: ignore[union-attr]
+        return int((metrics or {}).get("numDeletedRows", 0))
 
     def last_written_rows(self, table: str) -> int:
         """Rows written by the latest commit of ``table`` (from Delta's operation metrics)."""

@@ -21,6 +21,7 @@ SILVER_USER_FEATURES = "silver/user_features"
 SILVER_ITEM_FEATURES = "silver/item_features"
 SILVER_FEEDBACK = "silver/feedback"
 SILVER_SPLIT = "silver/split"
+GOLD_AUGMENTED = "gold/augmented_events"
 
 _STRING_MAP = T.MapType(T.StringType(), T.StringType())
 
@@ -141,6 +142,20 @@ SPLIT = T.StructType(
         T.StructField("user_seen", T.BooleanType(), False),
         T.StructField("item_seen", T.BooleanType(), False),
         T.StructField("split_version", T.StringType(), False),
+    ]
+)
+
+# gold/augmented_events: the canonical event columns a transform can produce (the bronze audit columns
+# batch_id and ingested_at are the augment run's), lineage, and any extra numeric column an op rewrote.
+AUGMENTED_EVENTS = T.StructType(
+    [
+        *[EVENTS[name] for name in ("event_id", "user_id", "item_id", "event_type", "ts", "event_date")],
+        *[EVENTS[name] for name in ("quantity", "price", "session_id", "source", "batch_id", "ingested_at", "attrs")],
+        T.StructField("source_event_id", T.StringType(), False),  # the training event it derives from
+        T.StructField("aug_ops", T.ArrayType(T.StringType()), False),  # "<index>:<op>(<parameters>)"
+        T.StructField("aug_copy", T.IntegerType(), False),
+        T.StructField("aug_run_id", T.StringType(), False),
+        T.StructField("is_synthetic", T.BooleanType(), False),
     ]
 )
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
 from recaug_spark.augment.rng import Draws
 
@@ -35,10 +34,12 @@ def time_shift(ts_us: np.ndarray, draws: Draws, *, within: str) -> np.ndarray:
     ts = np.asarray(ts_us, dtype=np.int64)
     if len(ts) == 0:
         return ts.copy()
-    frame = pd.DataFrame({"session": draws.keys, "ts": ts})
-    bounds = frame.groupby("session").ts.agg(["min", "max"])
-    start = bounds["min"].reindex(frame.session).to_numpy()
-    end = bounds["max"].reindex(frame.session).to_numpy()
+    _, session = np.unique(draws.keys, return_inverse=True)
+    first = np.full(session.max() + 1, np.iinfo(np.int64).max)
+    last = np.full(session.max() + 1, np.iinfo(np.int64).min)
+    np.minimum.at(first, session, ts)
+    np.maximum.at(last, session, ts)
+    start, end = first[session], last[session]
     period_start = (start // period) * period
     slack = period - 1 - (end - start)  # the block may start anywhere in [period_start, period_start + slack]
     fits = (end < period_start + period) & (slack >= 0)

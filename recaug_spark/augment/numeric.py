@@ -6,7 +6,8 @@ same rows, and returns new arrays; null (NaN) inputs stay NaN, finite inputs giv
     gaussian_noise   x' = x + sigma * z,                  z ~ N(0, 1)
     salt_and_pepper  x' = salt w.p. p/2, pepper w.p. p/2, x otherwise
     random_scaling   x' = x * s,                          s ~ U[low, high)
-    rotation         (x', y') = (x cos t - y sin t, x sin t + y cos t),  t fixed or ~ U[low, high)
+    rotation         (x', y') = (x cos t - y sin t, x sin t + y cos t),  t fixed or ~ U[low, high);
+                     a point with a missing coordinate is left as it is
     jitter           x' = x + r * (2u - 1),               u ~ U[0, 1)  (uniform within +-r)
     feature_mask     x' = fill w.p. p, x otherwise        (dropout)
 """
@@ -53,11 +54,13 @@ def rotation(
     x: np.ndarray, y: np.ndarray, draws: Draws, *, theta: float | None = None, low: float = 0.0, high: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rotate the 2-D points (x, y) about the origin by ``theta`` radians, or by an angle drawn from
-    [low, high) per row; norms are preserved (up to rounding)."""
+    [low, high) per row; norms are preserved (up to rounding). A point with a missing coordinate
+    cannot be rotated: both coordinates stay as they were."""
     angle = np.full(len(x), theta) if theta is not None else low + (high - low) * draws.uniform(0)
     cos, sin = np.cos(angle), np.sin(angle)
     x, y = _floats(x), _floats(y)
-    return x * cos - y * sin, x * sin + y * cos
+    whole = ~(np.isnan(x) | np.isnan(y))
+    return np.where(whole, x * cos - y * sin, x), np.where(whole, x * sin + y * cos, y)
 
 
 def jitter(x: np.ndarray, draws: Draws, *, r: float) -> np.ndarray:

@@ -14,13 +14,19 @@ from pyspark.sql import functions as F
 from recaug_spark.augment.sequence import SimilarItems
 
 
-def sessions(events: DataFrame, *, gap_minutes: float = 30.0) -> DataFrame:
-    """(session, item_id, ts) per event: session_id when given, else user + gap-based sessionization."""
+def with_sessions(events: DataFrame, *, gap_minutes: float = 30.0) -> DataFrame:
+    """``events`` with a ``session`` column: session_id when given, else the user's run of events with
+    gaps under ``gap_minutes`` (``u:<user>:<n>``)."""
     by_user = Window.partitionBy("user_id").orderBy("ts", "event_id")
     gap = F.unix_micros("ts") - F.lag(F.unix_micros("ts")).over(by_user)
     starts = F.coalesce(gap > F.lit(int(gap_minutes * 60 * 1_000_000)), F.lit(True)).cast("int")
     derived = F.concat_ws(":", F.lit("u"), "user_id", F.sum(starts).over(by_user).cast("string"))
-    return events.withColumn("session", F.coalesce(F.col("session_id"), derived)).select("session", "item_id", "ts")
+    return events.withColumn("session", F.coalesce(F.col("session_id"), derived))
+
+
+def sessions(events: DataFrame, *, gap_minutes: float = 30.0) -> DataFrame:
+    """(session, item_id, ts) per event (see :func:`with_sessions`)."""
+    return with_sessions(events, gap_minutes=gap_minutes).select("session", "item_id", "ts")
 
 
 def top_k(events: DataFrame, *, k: int, max_items: int = 50, gap_minutes: float = 30.0) -> DataFrame:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from recaug_spark.augment import numeric, sequence, similar
+from recaug_spark.augment import frames, numeric, sequence, similar
 from recaug_spark.augment import spark as aug
 
 SEED = 11
@@ -41,8 +41,8 @@ def augmented(df: DataFrame, kernel, columns: list[str], *, copies: int = 3, p: 
 def test_the_spark_path_equals_the_pure_kernel(spark: SparkSession, kernel, columns: list[str]) -> None:
     got = augmented(priced(spark), kernel, columns).toPandas()
     values = [got[c].to_numpy(dtype=float, na_value=np.nan) for c in columns]
-    applied, outputs = aug.apply_kernel(
-        kernel, values, aug.keys_of(got[aug.KEY]), got[aug.COPY].to_numpy(), seed=SEED, label="0:op", p=0.7
+    applied, outputs = frames.apply_kernel(
+        kernel, values, frames.keys_of(got[aug.KEY]), got[aug.COPY].to_numpy(), seed=SEED, label="0:op", p=0.7
     )
     np.testing.assert_array_equal(got.r.map(lambda r: r["applied"]).to_numpy(dtype=bool), applied)
     for i, output in enumerate(outputs):
@@ -110,7 +110,8 @@ def histories(spark: SparkSession) -> DataFrame:
             ts = t0 + timedelta(minutes=int(rng.integers(0, 50_000)))
             rows.append((f"u{u}", f"u{u}e{i:03d}", f"i{rng.integers(0, 8)}", "view", ts, f"u{u}s{i // 5}"))
     schema = "user_id string, event_id string, item_id string, event_type string, ts timestamp, session_id string"
-    return aug.with_key(spark.createDataFrame(rows, schema), "user_id")
+    events = aug.with_key(spark.createDataFrame(rows, schema), "session_id", frames.SESSION_KEY)
+    return aug.with_key(events, "user_id")
 
 
 TABLE = sequence.SimilarItems({f"i{k}": [f"i{(k + 1) % 8}", f"i{(k + 3) % 8}"] for k in range(8)})
@@ -121,26 +122,38 @@ SEQUENCE_KERNELS = {
 }
 
 
-def recipe(op: str) -> aug.SequenceRecipe:
-    return aug.SequenceRecipe(seed=SEED, label=f"1:{op}", p=0.8, copies=2, max_history=20,
+def recipe(op: str) -> frames.SequenceRecipe:
+    return frames.SequenceRecipe(seed=SEED, label=f"1:{op}", p=0.8, copies=2, max_history=20,
                               eligible=lambda n: sequence.allowed(op, n, 3))  # fmt: skip
 
 
-def _sorted(frame) -> list[tuple]:
-    columns = ["user_id", aug.COPY, "event_id", "item_id", aug.CHANGED, "ts"]
+EDITS = {op: frames.item_edit(kernel) for op, kernel in SEQUENCE_KERNELS.items()} | {
+    "time_shift": frames.session_shift("week")
+}
+
+
+def _micros(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(ts=frame.ts.astype("datetime64[us]").astype("int64"))
+
+
+def _sorted(frame: pd.DataFrame) -> list[tuple]:
+    columns = ["user_id", aug.COPY, "event_id", "source_event_id", "item_id", frames.CHANGED, "ts"]
     return sorted(map(tuple, frame[columns].astype(str).to_numpy().tolist()))
 
 
-@pytest.mark.parametrize("op", sorted(SEQUENCE_KERNELS))
+@pytest.mark.parametrize("op", sorted(EDITS))
 def test_sequence_op_equals_the_pure_edit_per_user(spark: SparkSession, op: str) -> None:
     events = histories(spark)
-    edit = aug.item_edit(SEQUENCE_KERNELS[op])
-    got = aug.sequence_op(events.repartition(3), edit, recipe(op)).toPandas()
-    local = events.toPandas()
-    per_user = [aug.edit_sequence(rows, edit, recipe(op)) for _, rows in local.groupby("user_id")]
+    edit = EDITS[op]
+    got = _micros(aug.sequence_op(events.repartition(3), edit, recipe(op)).toPandas())
+    local = _micros(events.toPandas())
+    per_user = [
+        pd.DataFrame(frames.edit_sequence({c: rows[c].to_numpy() for c in rows.columns}, edit, recipe(op)))
+        for _, rows in local.groupby("user_id")
+    ]
     expected = pd.concat([frame for frame in per_user if len(frame)], ignore_index=True)
     assert len(got) > 0 and _sorted(got) == _sorted(expected)
-    again = aug.sequence_op(events.repartition(1), edit, recipe(op)).toPandas()
+    again = _micros(aug.sequence_op(events.repartition(1), edit, recipe(op)).toPandas())
     assert _sorted(again) == _sorted(got)  # any partitioning, the same rows
     lengths = local.groupby("user_id").size()
     if op == "crop":  # short histories (at most 3 events) are never cropped

@@ -93,6 +93,13 @@ def test_rotation_preserves_norms(x: np.ndarray, theta: float) -> None:
         np.testing.assert_allclose(np.hypot(rx, ry), np.hypot(x, y), rtol=1e-9, atol=1e-6)
 
 
+def test_rotation_leaves_points_with_a_missing_coordinate_alone() -> None:
+    x, y = np.array([1.0, np.nan, 3.0]), np.array([np.nan, 2.0, 4.0])
+    rx, ry = numeric.rotation(x, y, draws(np.arange(3, dtype=np.uint64)), theta=np.pi / 2)
+    np.testing.assert_allclose(rx, [1.0, np.nan, -4.0])
+    np.testing.assert_allclose(ry, [np.nan, 2.0, 3.0])
+
+
 KERNELS = {
     "gaussian_noise": lambda x, d: numeric.gaussian_noise(x, d, sigma=1.5),
     "salt_and_pepper": lambda x, d: numeric.salt_and_pepper(x, d, p=0.2, salt=1.0, pepper=0.0),

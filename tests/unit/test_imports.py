@@ -15,6 +15,8 @@ PURE_MODULES = [
     "recaug_spark.augment.numeric",
     "recaug_spark.augment.sequence",
     "recaug_spark.augment.context",
+    "recaug_spark.augment.frames",
+    "recaug_spark.augment.recipes",
 ]
 
 BLOCKER = """
