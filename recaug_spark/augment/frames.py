@@ -45,27 +45,20 @@ def keys_of(series: pd.Series) -> np.ndarray:
 
 
 def apply_kernel(
-    kernel: ColumnKernel,
-    values: list[np.ndarray],
-    keys: np.ndarray,
-    copies: np.ndarray,
-    *,
-    seed: int,
-    label: str,
-    p: float,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Per distinct copy: whether each row's copy is transformed (a draw of the ``<label>/apply``
-    stream below ``p``) and the kernel's outputs (draws of the ``<label>`` stream)."""
-    applied = np.zeros(len(keys), dtype=bool)
+    kernel: ColumnKernel, values: list[np.ndarray], keys: np.ndarray, copies: np.ndarray, *, seed: int, label: str
+) -> list[np.ndarray]:
+    """The kernel's outputs for a batch of rows, per distinct copy with draws of the ``<label>`` stream.
+
+    Which copies are kept (the ``p`` gate) is decided before, in Spark (augment/spark.py ``kept``), so
+    the rows that are dropped never travel to Python.
+    """
     outputs = [np.full(len(keys), np.nan) for _ in values]
     for copy in np.unique(copies):
         rows = copies == copy
-        gate = Draws.of(seed=seed, op=f"{label}/apply", copy=int(copy), keys=keys[rows])
-        applied[rows] = gate.uniform(0) < p
         draws = Draws.of(seed=seed, op=label, copy=int(copy), keys=keys[rows])
         for output, result in zip(outputs, kernel([v[rows] for v in values], draws), strict=True):
             output[rows] = result
-    return applied, outputs
+    return outputs
 
 
 def take(rows: Rows, index: np.ndarray) -> Rows:

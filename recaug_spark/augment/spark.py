@@ -4,7 +4,8 @@
   it keeps map columns such as ``attrs`` out of Arrow);
 * column ops: one scalar ``pandas_udf`` (:func:`column_op`) that runs a numeric kernel over Arrow
   batches, drawing from the keyed generator by (seed, op label, copy, row key), so a row's result
-  never depends on the rows it is batched or partitioned with;
+  never depends on the rows it is batched or partitioned with; which copies are kept (probability
+  ``p``) is a native keyed draw (:func:`kept`), so dropped copies never reach Python;
 * sequence ops: one grouped UDF by user (:func:`sequence_op`, ``applyInArrow``) that edits each user's
   time-ordered, truncated history with any frame edit (augment/frames.py: :func:`item_edit` for the
   sequence kernels, :func:`session_shift` for time shifts).
@@ -38,8 +39,7 @@ from recaug_spark.augment.frames import (
     edit_sequence,
     keys_of,
 )
-
-APPLIED = "applied"
+from recaug_spark.augment.rng import stream_id
 
 
 def with_key(df: DataFrame, id_column: str, key: str = KEY) -> DataFrame:
@@ -52,24 +52,50 @@ def expand_copies(df: DataFrame, copies: int) -> DataFrame:
     return df.withColumn(COPY, F.explode(F.sequence(F.lit(0), F.lit(copies - 1))))
 
 
-def column_op(kernel: ColumnKernel, columns: Sequence[str], *, seed: int, label: str, p: float) -> Column:
-    """A struct column (``applied``, ``out0`` ... ``out<n-1>``) from a numeric kernel over ``columns``.
+def gate_draw(*, seed: int, label: str) -> Column:
+    """U[0, 1) per (row key, copy) for the ``<label>/apply`` stream, as a native Spark expression:
+    the top 53 bits of ``xxhash64(key, copy, stream id)``. A stateless function of the same
+    coordinates as every other draw, computed in the JVM so that dropped copies never reach Python."""
+    stream = int(np.uint64(stream_id(seed, f"{label}/apply", 0)).astype(np.int64))
+    bits = F.xxhash64(F.col(KEY), F.col(COPY), F.lit(stream).cast("long"))
+    return F.shiftrightunsigned(bits, 11).cast("double") / float(2**53)
 
-    Needs ``_aug_key`` and ``aug_copy`` columns (see :func:`with_key`, :func:`expand_copies`).
+
+def kept(*, seed: int, label: str, p: float) -> Column:
+    """Whether a row's copy is transformed and kept: its gate draw is below ``p``."""
+    return gate_draw(seed=seed, label=label) < F.lit(p)
+
+
+def column_op(kernel: ColumnKernel, columns: Sequence[str], *, seed: int, label: str) -> Column:
+    """The kernel's output over ``columns``: a double column for one output, a struct of ``out0`` ...
+    ``out<n-1>`` for several (rotation).
+
+    Needs ``_aug_key`` and ``aug_copy`` columns (see :func:`with_key`, :func:`expand_copies`); filter
+    the rows with :func:`kept` first. Inputs are plain columns, not a struct, and a single output is
+    not wrapped in one: Spark's Arrow conversion of structs costs about a third of the throughput.
     """
-    fields = [
-        T.StructField(APPLIED, T.BooleanType()),
-        *[T.StructField(f"out{i}", T.DoubleType()) for i in range(len(columns))],
-    ]
 
-    def run(key: pd.Series, copy: pd.Series, *values: pd.Series) -> pd.DataFrame:
+    def outputs(key: pd.Series, copy: pd.Series, values: tuple[pd.Series, ...]) -> list[np.ndarray]:
         arrays = [v.to_numpy(dtype=np.float64, na_value=np.nan) for v in values]
-        applied, outputs = apply_kernel(kernel, arrays, keys_of(key), copy.to_numpy(), seed=seed, label=label, p=p)
-        return pd.DataFrame({APPLIED: applied, **{f"out{i}": o for i, o in enumerate(outputs)}})
+        return apply_kernel(kernel, arrays, keys_of(key), copy.to_numpy(), seed=seed, label=label)
 
-    udf = F.pandas_udf(run, T.StructType(fields))  # type: ignore[call-overload]
-    # Plain columns, not a struct: Spark's Arrow conversion of struct inputs costs about a quarter more.
+    def one(key: pd.Series, copy: pd.Series, *values: pd.Series) -> pd.Series:
+        return pd.Series(outputs(key, copy, values)[0])
+
+    def several(key: pd.Series, copy: pd.Series, *values: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame({f"out{i}": o for i, o in enumerate(outputs(key, copy, values))})
+
+    if len(columns) == 1:
+        udf = F.pandas_udf(one, T.DoubleType())  # type: ignore[call-overload]
+    else:
+        fields = [T.StructField(f"out{i}", T.DoubleType()) for i in range(len(columns))]
+        udf = F.pandas_udf(several, T.StructType(fields))  # type: ignore[call-overload]
     return udf(F.col(KEY), F.col(COPY), *[F.col(c).cast("double") for c in columns])
+
+
+def column_outputs(op: Column, n: int) -> list[Column]:
+    """The ``n`` outputs of :func:`column_op` as columns."""
+    return [op] if n == 1 else [op[f"out{i}"] for i in range(n)]
 
 
 def sequence_op(df: DataFrame, edit: FrameEdit, recipe: SequenceRecipe) -> DataFrame:

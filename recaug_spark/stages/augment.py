@@ -160,11 +160,13 @@ def _row_op(inputs: Inputs, index: int, spec: AugmentOp, *, seed: int) -> DataFr
     if isinstance(spec, CategoricalJitterOp):
         rows = rows.withColumn(LEVEL, _encode(spec.attr, inputs.fitted))
     names = recipes.columns(spec)
-    kernel = recipes.column_kernel(spec, inputs.fitted)
-    op = aug.column_op(kernel, names, seed=seed, label=recipes.label(index, spec), p=spec.p)
-    result = rows.withColumn("_r", op).where(F.col("_r.applied"))
-    for position, name in enumerate(names):
-        result = result.withColumn(name, _restore(F.col(f"_r.out{position}"), result.schema[name].dataType))
+    label = recipes.label(index, spec)
+    if spec.p < 1:
+        rows = rows.where(aug.kept(seed=seed, label=label, p=spec.p))
+    op = aug.column_op(recipes.column_kernel(spec, inputs.fitted), names, seed=seed, label=label)
+    result = rows.withColumn("_r", op)
+    for name, output in zip(names, aug.column_outputs(F.col("_r"), len(names)), strict=True):
+        result = result.withColumn(name, _restore(output, result.schema[name].dataType))
     if isinstance(spec, CategoricalJitterOp):
         result = result.withColumn("attrs", _decode(spec.attr, inputs.fitted))
     return result.withColumn(SOURCE_EVENT_ID, F.col("event_id")).drop("_r", KEY, LEVEL)

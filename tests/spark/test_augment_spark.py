@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from recaug_spark.augment import frames, numeric, sequence, similar
 from recaug_spark.augment import spark as aug
@@ -31,25 +32,38 @@ def rotation_kernel(values: list[np.ndarray], draws) -> list[np.ndarray]:
 
 
 def augmented(df: DataFrame, kernel, columns: list[str], *, copies: int = 3, p: float = 0.7) -> DataFrame:
-    op = aug.column_op(kernel, columns, seed=SEED, label="0:op", p=p)
-    return aug.expand_copies(aug.with_key(df, "event_id"), copies).select(
-        "event_id", aug.KEY, aug.COPY, *columns, op.alias("r")
-    )
+    """Copies kept by the native gate, with the kernel's outputs ``out0`` ... (and every copy's gate)."""
+    rows = aug.expand_copies(aug.with_key(df, "event_id"), copies)
+    op = aug.column_op(kernel, columns, seed=SEED, label="0:op")
+    outputs = [c.alias(f"out{i}") for i, c in enumerate(aug.column_outputs(op, len(columns)))]
+    kept = rows.where(aug.kept(seed=SEED, label="0:op", p=p))
+    return kept.select("event_id", aug.KEY, aug.COPY, *columns, *outputs)
 
 
 @pytest.mark.parametrize(("kernel", "columns"), [(noise_kernel, ["price"]), (rotation_kernel, ["price", "quantity"])])
 def test_the_spark_path_equals_the_pure_kernel(spark: SparkSession, kernel, columns: list[str]) -> None:
     got = augmented(priced(spark), kernel, columns).toPandas()
     values = [got[c].to_numpy(dtype=float, na_value=np.nan) for c in columns]
-    applied, outputs = frames.apply_kernel(
-        kernel, values, frames.keys_of(got[aug.KEY]), got[aug.COPY].to_numpy(), seed=SEED, label="0:op", p=0.7
+    outputs = frames.apply_kernel(
+        kernel, values, frames.keys_of(got[aug.KEY]), got[aug.COPY].to_numpy(), seed=SEED, label="0:op"
     )
-    np.testing.assert_array_equal(got.r.map(lambda r: r["applied"]).to_numpy(dtype=bool), applied)
     for i, output in enumerate(outputs):
-        np.testing.assert_array_equal(
-            got.r.map(lambda r, i=i: r[f"out{i}"]).to_numpy(dtype=float, na_value=np.nan), output
-        )
-    assert 0.6 < applied.mean() < 0.8  # the gate draws p = 0.7
+        np.testing.assert_array_equal(got[f"out{i}"].to_numpy(dtype=float, na_value=np.nan), output)
+    assert abs(len(got) / (600 * 3) - 0.7) < 0.05  # the gate keeps a share p = 0.7 of the copies
+
+
+def test_the_gate_is_uniform_and_independent_across_ops_and_copies(spark: SparkSession) -> None:
+    rows = aug.expand_copies(aug.with_key(spark.range(20_000).withColumn("event_id", F.col("id").cast("string")),
+                                          "event_id"), 2)  # fmt: skip
+    draws = rows.select(
+        aug.COPY, aug.gate_draw(seed=SEED, label="0:a").alias("a"), aug.gate_draw(seed=SEED, label="1:b").alias("b")
+    ).toPandas()
+    assert draws.a.between(0, 1, inclusive="left").all()
+    counts, _ = np.histogram(draws.a, bins=10, range=(0, 1))
+    assert (abs(counts / len(draws) - 0.1) < 0.01).all()
+    assert abs(np.corrcoef(draws.a, draws.b)[0, 1]) < 0.03  # another op: another stream
+    by_copy = draws.a.to_numpy().reshape(-1, 2)
+    assert abs(np.corrcoef(by_copy[:, 0], by_copy[:, 1])[0, 1]) < 0.03  # another copy: another draw
 
 
 def test_results_do_not_depend_on_partitioning_or_batch_size(spark: SparkSession) -> None:
@@ -59,11 +73,11 @@ def test_results_do_not_depend_on_partitioning_or_batch_size(spark: SparkSession
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "37")
     try:
         four = augmented(base.repartition(4, "price"), noise_kernel, ["price"])
-        left = sorted(one.select("event_id", aug.COPY, "r").collect())
-        right = sorted(four.select("event_id", aug.COPY, "r").collect())
+        left = sorted(one.select("event_id", aug.COPY, "out0").collect())
+        right = sorted(four.select("event_id", aug.COPY, "out0").collect())
     finally:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", previous)
-    assert left == right and len(left) == 600 * 3
+    assert left == right and 0.65 < len(left) / (600 * 3) < 0.75
 
 
 def test_cooccurrence_top_k_by_hand(spark: SparkSession) -> None:
