@@ -154,13 +154,16 @@ class Lake:
     def delete_where(self, table: str, condition: str) -> int:
         """Delete the rows of ``table`` matching ``condition`` (SQL); returns how many were deleted."""
         DeltaTable.forPath(self.spark, self.path(table)).delete(condition)
+        return self._last_metric(table, "numDeletedRows")
+
+    def _last_metric(self, table: str, name: str) -> int:
+        """One operation metric of the latest commit of ``table`` (0 when absent)."""
         metrics = DeltaTable.forPath(self.spark, self.path(table)).history(1).first().operationMetrics  # type: ignore[union-attr]
-        return int((metrics or {}).get("numDeletedRows", 0))
+        return int((metrics or {}).get(name, 0))
 
     def last_written_rows(self, table: str) -> int:
         """Rows written by the latest commit of ``table`` (from Delta's operation metrics)."""
-        metrics = DeltaTable.forPath(self.spark, self.path(table)).history(1).first().operationMetrics  # type: ignore[union-attr]
-        return int((metrics or {}).get("numOutputRows", 0))
+        return self._last_metric(table, "numOutputRows")
 
     def changed_dates(self, table: str, since_version: int, column: str = "event_date") -> list[date] | None:
         """The values of ``column`` whose row count differs between ``since_version`` and now.

@@ -39,9 +39,9 @@ Rows = dict[str, np.ndarray]  # one user's events, column -> values (strings as 
 FrameEdit = Callable[[Rows, Draws], Rows]
 
 
-def keys_of(series: pd.Series) -> np.ndarray:
+def keys_of(values: pd.Series | np.ndarray) -> np.ndarray:
     """Spark's signed 64-bit keys as the generator's unsigned ones (same bits)."""
-    return series.to_numpy(dtype=np.int64).view(np.uint64)
+    return np.asarray(values, dtype=np.int64).view(np.uint64)
 
 
 def apply_kernel(
@@ -111,7 +111,7 @@ def session_shift(within: str) -> FrameEdit:
     week, with draws keyed by the session (the rows' ``_aug_session_key``)."""
 
     def edit(rows: Rows, draws: Draws) -> Rows:
-        by_session = Draws(draws.stream, rows[SESSION_KEY].astype(np.int64).view(np.uint64))
+        by_session = Draws(draws.stream, keys_of(rows[SESSION_KEY]))
         shifted = context.time_shift(rows["ts"], by_session, within=within)
         out = dict(rows)
         out[SOURCE_EVENT_ID] = rows["event_id"]
@@ -148,7 +148,7 @@ def edit_sequence(rows: Rows, edit: FrameEdit, recipe: SequenceRecipe) -> Rows:
     n = len(rows["event_id"])
     outputs = []
     if n and recipe.eligible(n):
-        key = rows[KEY][:1].astype(np.int64).view(np.uint64)
+        key = keys_of(rows[KEY][:1])
         for copy in range(recipe.copies):
             gate = Draws.of(seed=recipe.seed, op=f"{recipe.label}/apply", copy=copy, keys=key)
             if gate.uniform(0)[0] < recipe.p:

@@ -25,11 +25,13 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from recaug_spark.augment import similar
 from recaug_spark.augment.frames import (
     CHANGED,
     COPY,
     KEY,
     SEQUENCE_COLUMNS,
+    SESSION_KEY,
     SOURCE_EVENT_ID,
     ColumnKernel,
     FrameEdit,
@@ -45,6 +47,13 @@ from recaug_spark.augment.rng import stream_id
 def with_key(df: DataFrame, id_column: str, key: str = KEY) -> DataFrame:
     """Add the 64-bit row key of ``id_column`` (xxhash64, the same on every executor)."""
     return df.withColumn(key, F.xxhash64(id_column))
+
+
+def keyed_sequences(events: DataFrame, *, gap_minutes: float) -> DataFrame:
+    """``events`` keyed for :func:`sequence_op`: the user's key and the key of each event's session
+    (session_id, or gaps over ``gap_minutes``)."""
+    sessions = similar.with_sessions(events, gap_minutes=gap_minutes)
+    return with_key(with_key(sessions, "session", SESSION_KEY), "user_id")
 
 
 def expand_copies(df: DataFrame, copies: int) -> DataFrame:

@@ -31,7 +31,7 @@ from pyspark.sql import types as T
 
 from recaug_spark.augment import fit, recipes, similar
 from recaug_spark.augment import spark as aug
-from recaug_spark.augment.frames import CHANGED, COPY, KEY, SESSION_KEY, SOURCE_EVENT_ID, SequenceRecipe
+from recaug_spark.augment.frames import CHANGED, COPY, KEY, SOURCE_EVENT_ID, SequenceRecipe
 from recaug_spark.augment.recipes import LEVEL, ROW, Fitted
 from recaug_spark.augment.sequence import SimilarItems
 from recaug_spark.config import AugmentConfig, AugmentOp, CategoricalJitterOp, RecaugConfig
@@ -132,10 +132,9 @@ def augment(spark: SparkSession, train: DataFrame, conf: AugmentConfig, *, seed:
         table = similar.top_k(train, k=conf.similar_top_k, gap_minutes=conf.session_gap_minutes)
         similar_items = spark.sparkContext.broadcast(similar.collect(table))
         log.info("augment: %d items with similar items (top %d)", len(similar_items.value.index), conf.similar_top_k)
-    sessions = similar.with_sessions(train, gap_minutes=conf.session_gap_minutes)
     inputs = Inputs(
         train=train,
-        sequences=aug.with_key(aug.with_key(sessions, "session", SESSION_KEY), "user_id"),
+        sequences=aug.keyed_sequences(train, gap_minutes=conf.session_gap_minutes),
         fitted=fit.fit(train, conf.ops),
         similar_items=similar_items,
         item_prices=train.groupBy("item_id").agg(F.percentile("price", F.lit(0.5)).alias("_item_price")),
@@ -172,17 +171,19 @@ def _row_op(inputs: Inputs, index: int, spec: AugmentOp, *, seed: int) -> DataFr
     return result.withColumn(SOURCE_EVENT_ID, F.col("event_id")).drop("_r", KEY, LEVEL)
 
 
+def _levels(attr: str, fitted: Fitted) -> Column:
+    return F.array(*[F.lit(v) for v in fitted.levels[attr].values])
+
+
 def _encode(attr: str, fitted: Fitted) -> Column:
     """The attribute's level index (0 = most frequent), null when missing or not among the levels."""
-    levels = F.array(*[F.lit(v) for v in fitted.levels[attr].values])
-    position = F.array_position(levels, F.col("attrs").getItem(attr))
+    position = F.array_position(_levels(attr, fitted), F.col("attrs").getItem(attr))
     return F.when(position > 0, (position - 1).cast("double"))
 
 
 def _decode(attr: str, fitted: Fitted) -> Column:
     """``attrs`` with ``attr`` set to the level drawn (unchanged where the value was not a level)."""
-    levels = F.array(*[F.lit(v) for v in fitted.levels[attr].values])
-    drawn = F.element_at(levels, F.col(LEVEL).cast("int") + 1)
+    drawn = F.element_at(_levels(attr, fitted), F.col(LEVEL).cast("int") + 1)
     kept = F.map_filter("attrs", lambda k, _: k != F.lit(attr))
     return F.when(drawn.isNull(), F.col("attrs")).otherwise(F.map_concat(kept, F.create_map(F.lit(attr), drawn)))
 
@@ -259,9 +260,3 @@ def _keep_newest(lake: Lake, keep: int) -> int:
         return 0
     listed = ", ".join(f"'{run_id}'" for run_id in old)
     return lake.delete_where(GOLD_AUGMENTED, f"{RUN} IN ({listed})")
-
-
-def current_run(lake: Lake) -> str | None:
-    """The run id of the augmentation in force: the last augment run that wrote rows, if still kept."""
-    previous = last_succeeded(lake, "augment")
-    return previous.run_id if previous is not None and _has_run(lake, previous.run_id) else None

@@ -191,8 +191,7 @@ def _sequences(spark: SparkSession, work: Path, events: int) -> dict[str, Any]:
     users = events_df.select("user_id").distinct().count()
     table = similar.top_k(events_df, k=10)
     similar_items = spark.sparkContext.broadcast(similar.collect(table))
-    sessions = aug.with_key(similar.with_sessions(events_df), "session", frames.SESSION_KEY)
-    keyed = aug.with_key(sessions, "user_id").cache()
+    keyed = aug.keyed_sequences(events_df, gap_minutes=30.0).cache()
     keyed.count()
     conf = AugmentConfig.model_validate({"ops": SEQUENCE_OPS})
     out = {}
@@ -218,7 +217,7 @@ def run(*, quick: bool) -> dict[str, Any]:
         path = work / "rows"
         _rows(spark, n, path)
         table = pq.read_table(str(path))
-        keys = table.column(frames.KEY).to_numpy().view(np.uint64)
+        keys = frames.keys_of(table.column(frames.KEY).to_numpy())
         arrays = {c: table.column(c).to_numpy() for c in ("price", "quantity")}
         df = spark.read.parquet(str(path))
         fitted = _fitted(arrays)
