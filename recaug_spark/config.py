@@ -711,6 +711,131 @@ class AugmentConfig(Frozen):
     keep_runs: int = Field(3, ge=1, description="augment runs kept in gold/augmented_events (older ones deleted)")
 
 
+# --------------------------------------------------------------------------------------------------
+# GAN: train-gan and generate
+# --------------------------------------------------------------------------------------------------
+
+
+class MixtureConfig(Frozen):
+    """Mode-specific normalization of continuous columns: a Gaussian mixture per column (EM)."""
+
+    max_modes: int = Field(10, ge=1, le=50)
+    weight_threshold: float = Field(0.005, ge=0, lt=1, description="modes lighter than this are dropped")
+    sample_rows: int = Field(20_000, ge=100, description="the mixture is fitted on at most this many values")
+    iterations: int = Field(100, ge=1)
+
+
+class GanModelConfig(Frozen):
+    """Network sizes (CTGAN's defaults): residual blocks in the generator, a packed critic."""
+
+    embedding_dim: int = Field(128, ge=1, description="size of the noise vector z")
+    generator_dims: tuple[int, ...] = Field((256, 256), min_length=1)
+    critic_dims: tuple[int, ...] = Field((256, 256), min_length=1)
+    pac: int = Field(10, ge=1, description="PacGAN: rows the critic judges together")
+    dropout: float = Field(0.5, ge=0, lt=1, description="critic dropout")
+
+
+class DistributedConfig(Frozen):
+    """Data-parallel training through pyspark's TorchDistributor (0 processes = in the driver)."""
+
+    processes: int = Field(0, ge=0, le=64)
+    local_mode: bool = Field(True, description="processes on the driver (True) or on the executors (False)")
+
+
+class GanTrainConfig(Frozen):
+    """WGAN-GP training: min_G max_D E[D(x)] - E[D(G(z))] - lambda * gradient penalty."""
+
+    epochs: int = Field(30, ge=1, description="the epoch budget (early stopping may end sooner)")
+    batch_size: int = Field(500, ge=2)
+    critic_steps: int = Field(1, ge=1, description="critic updates per generator update")
+    generator_lr: float = Field(2e-4, gt=0)
+    critic_lr: float = Field(2e-4, gt=0)
+    betas: tuple[float, float] = (0.5, 0.9)
+    weight_decay: float = Field(1e-6, ge=0)
+    gp_lambda: float = Field(10.0, ge=0)
+    probe_rows: int = Field(2_000, ge=100, description="rows sampled each epoch for the fidelity probe")
+    probe_every: int = Field(1, ge=1, description="epochs between fidelity probes")
+    patience: int = Field(5, ge=1, description="stop after this many probes without a better fidelity")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = cuda when available")
+    threads: int | None = Field(None, ge=1, description="torch threads on the driver (None = torch's default)")
+    distributed: DistributedConfig = DistributedConfig()
+
+
+class GanConfig(Frozen):
+    """Stage train-gan: the training table, its transformer, the networks and the training loop.
+
+    The table is the training-period events joined with the user profile (bronze/users): any column of
+    silver/events, ``segment``, ``profile.<field>`` (a user attribute) or ``attrs.<field>`` (an event
+    attribute). ``event_type`` is required (every synthetic event needs a type).
+    """
+
+    continuous: tuple[str, ...] = ("price", "quantity", "hour")
+    categorical: tuple[str, ...] = ("event_type", "category", "dow", "segment")
+    top_k: int = Field(30, ge=1, le=10_000, description="levels kept per categorical column (+ <other>)")
+    max_rows: int = Field(50_000, ge=100, description="training rows sampled (hash of event_id, deterministic)")
+    holdout_rows: int = Field(5_000, ge=10, description="held-out real rows for the probe and the privacy check")
+    mixture: MixtureConfig = MixtureConfig()
+    model: GanModelConfig = GanModelConfig()
+    train: GanTrainConfig = GanTrainConfig()
+    retrain: bool = Field(False, description="train even when a generator for the same inputs and config exists")
+
+    @model_validator(mode="after")
+    def _columns(self) -> GanConfig:
+        both = sorted(set(self.continuous) & set(self.categorical))
+        if both:
+            raise ValueError(f"column(s) {both} are both continuous and categorical")
+        if "event_type" not in self.categorical:
+            raise ValueError("'event_type' must be one of the categorical columns (synthetic events need a type)")
+        if self.train.batch_size % self.model.pac:
+            raise ValueError(f"train.batch_size ({self.train.batch_size}) must be a multiple of model.pac")
+        return self
+
+
+class ConditionConfig(Frozen):
+    """What the generator is conditioned on.
+
+    ``sampled``: a categorical column and level per row, drawn from the training frequencies;
+    ``fixed``: one column set to one level (``column``, ``level``) for every row;
+    ``cold_users``: every row belongs to a cold-start user (silver/split) and is conditioned on that
+    user's ``column`` (a user column of the GAN table, e.g. segment).
+    """
+
+    mode: Literal["sampled", "fixed", "cold_users"] = "sampled"
+    column: str | None = None
+    level: str | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> ConditionConfig:
+        if self.mode == "fixed" and (self.column is None or self.level is None):
+            raise ValueError("mode 'fixed' needs 'column' and 'level'")
+        if self.mode == "cold_users" and self.column is None:
+            raise ValueError("mode 'cold_users' needs 'column' (a user column such as segment)")
+        return self
+
+
+class GenerateConfig(Frozen):
+    """Stage generate: synthetic events from the trained generator, on the executors."""
+
+    rows: int = Field(100_000, ge=1, le=10_000_000_000)
+    batch_rows: int = Field(10_000, ge=1, le=1_000_000, description="rows per generator call (one per batch id)")
+    partitions: int | None = Field(None, ge=1, description="None = the session's default parallelism")
+    version: str | None = Field(None, description="generator version (None = the newest for this config)")
+    condition: ConditionConfig = ConditionConfig()
+    users: Literal["existing", "new"] = Field(
+        "existing", description="existing ids drawn under the row's user columns, or new ids 'syn:...'"
+    )
+    rows_per_new_user: int = Field(20, ge=1)
+    candidates_per_level: int = Field(1_000, ge=1, description="most frequent items/users kept per level")
+    max_condition_users: int = Field(100_000, ge=1, description="cold-start users broadcast (hash-ordered)")
+    constraints: tuple[str, ...] = Field(
+        ("price IS NULL OR price > 0", "quantity IS NULL OR quantity > 0"),
+        description="SQL conditions a synthetic row must meet (the rest are rejected and counted)",
+    )
+    within_training_range: bool = Field(True, description="reject continuous values outside the training range")
+    quality_rows: int = Field(10_000, ge=100, description="rows of each side compared by the quality report")
+    keep_runs: int = Field(3, ge=1)
+
+
 class RecaugConfig(Frozen):
     """The whole validated configuration of one run."""
 
@@ -721,6 +846,8 @@ class RecaugConfig(Frozen):
     preprocess: PreprocessConfig = PreprocessConfig()
     split: SplitConfig = SplitConfig()
     augment: AugmentConfig = AugmentConfig()
+    gan: GanConfig = GanConfig()
+    generate: GenerateConfig = GenerateConfig()
     source: SourceConfig
 
     def config_hash(self) -> str:

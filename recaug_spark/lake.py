@@ -16,7 +16,7 @@ from datetime import date
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -151,10 +151,19 @@ class Lake:
         writer.option("mergeSchema", str(merge_schema).lower()).save(self.path(table))
         return self.last_written_rows(table)
 
-    def delete_where(self, table: str, condition: str) -> int:
-        """Delete the rows of ``table`` matching ``condition`` (SQL); returns how many were deleted."""
+    def delete_where(self, table: str, condition: str | Column) -> int:
+        """Delete the rows of ``table`` matching ``condition`` (SQL or a Column); returns how many were deleted."""
         DeltaTable.forPath(self.spark, self.path(table)).delete(condition)
         return self._last_metric(table, "numDeletedRows")
+
+    def keep_newest_runs(self, table: str, run_column: str, keep: int, *, order_by: str = "ingested_at") -> int:
+        """Delete the rows of all but the ``keep`` newest runs of a run-partitioned table (newest by
+        ``order_by``, then run id); returns the rows deleted."""
+        runs = self.read(table).groupBy(run_column).agg(F.max(order_by).alias("_at"))
+        old = [r[run_column] for r in runs.orderBy(F.desc("_at"), F.desc(run_column)).collect()[keep:]]
+        if not old:
+            return 0
+        return self.delete_where(table, F.col(run_column).isin(old))
 
     def _last_metric(self, table: str, name: str) -> int:
         """One operation metric of the latest commit of ``table`` (0 when absent)."""

@@ -57,8 +57,20 @@ STAGES: tuple[Stage, ...] = (
         4,
         ("augment", "run"),
     ),
-    Stage("train-gan", "train -> models/generator/<version> (conditional WGAN-GP)", None, 5),
-    Stage("generate", "generator -> gold/synthetic_events on the executors", None, 5),
+    Stage(
+        "train-gan",
+        "train -> models/generator/<version> (conditional WGAN-GP)",
+        "recaug_spark.stages.train_gan",
+        5,
+        ("gan", "run"),
+    ),
+    Stage(
+        "generate",
+        "generator -> gold/synthetic_events on the executors + quality report",
+        "recaug_spark.stages.generate",
+        5,
+        ("gan", "generate", "run"),
+    ),
     Stage("evaluate", "recommenders on real vs augmented data -> gold/eval_metrics + report", None, 6),
     Stage("refresh", "all of the above, incrementally, for new data", None, 6),
 )

@@ -22,6 +22,7 @@ SILVER_ITEM_FEATURES = "silver/item_features"
 SILVER_FEEDBACK = "silver/feedback"
 SILVER_SPLIT = "silver/split"
 GOLD_AUGMENTED = "gold/augmented_events"
+GOLD_SYNTHETIC = "gold/synthetic_events"
 
 _STRING_MAP = T.MapType(T.StringType(), T.StringType())
 
@@ -155,6 +156,20 @@ AUGMENTED_EVENTS = T.StructType(
         T.StructField("aug_ops", T.ArrayType(T.StringType()), False),  # "<index>:<op>(<parameters>)"
         T.StructField("aug_copy", T.IntegerType(), False),
         T.StructField("aug_run_id", T.StringType(), False),
+        T.StructField("is_synthetic", T.BooleanType(), False),
+    ]
+)
+
+# gold/synthetic_events: generator output in canonical form; the generated columns without a canonical
+# column of their own (category, segment, hour, ...) are kept as strings in attrs.
+SYNTHETIC_EVENTS = T.StructType(
+    [
+        *[EVENTS[name] for name in ("event_id", "user_id")],
+        T.StructField("item_id", T.StringType(), True),
+        *[EVENTS[name] for name in ("event_type", "ts", "event_date", "quantity", "price", "session_id", "source")],
+        *[EVENTS[name] for name in ("batch_id", "ingested_at", "attrs")],
+        T.StructField("generator_version", T.StringType(), False),
+        T.StructField("gen_run_id", T.StringType(), False),
         T.StructField("is_synthetic", T.BooleanType(), False),
     ]
 )

@@ -82,3 +82,21 @@ def completejourney(spark: object, tmp_path_factory: pytest.TempPathFactory) -> 
     """The Complete Journey in bronze (run id cj-1)."""
     shared_data("completejourney", "transactions_sample.csv")
     return _ingested(spark, tmp_path_factory, "completejourney", "cj-1")
+
+
+DEMO_EVENTS = "source.events=4000"
+
+
+@pytest.fixture(scope="session")
+def demo_split_lake(spark: object, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4,000-event demo lake through ingest, preprocess and split (default config), built once.
+
+    Tests that write to it must work on a copy (``shutil.copytree``).
+    """
+    from recaug_spark.pipeline import execute
+
+    root = tmp_path_factory.mktemp("demo") / "lake"
+    cfg = test_config(DEMO_EVENTS, lake=root)
+    for stage in ("ingest", "preprocess", "split"):
+        execute(stage, cfg, spark)
+    return root

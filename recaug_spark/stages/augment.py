@@ -82,7 +82,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
             GOLD_AUGMENTED, stamped, f"{RUN} = '{ctx.run_id}'", merge_schema=True
         )
         counts |= _per_op(lake, ctx.run_id)
-        counts["rows_deleted_old_runs"] = _keep_newest(lake, cfg.augment.keep_runs)
+        counts["rows_deleted_old_runs"] = lake.keep_newest_runs(GOLD_AUGMENTED, RUN, cfg.augment.keep_runs)
     finally:
         train.unpersist()
         spark.catalog.clearCache()
@@ -250,13 +250,3 @@ def _per_op(lake: Lake, run_id: str) -> dict[str, int]:
     """Rows written per op (keyed ``op<index>_<name>``)."""
     rows = lake.read(GOLD_AUGMENTED).where(F.col(RUN) == run_id).groupBy(F.col("aug_ops")[0].alias("op")).count()
     return {"op" + r["op"].split("(")[0].replace(":", "_"): int(r["count"]) for r in rows.collect()}
-
-
-def _keep_newest(lake: Lake, keep: int) -> int:
-    """Delete the rows of all but the ``keep`` newest runs (by start time); returns rows deleted."""
-    runs = lake.read(GOLD_AUGMENTED).groupBy(RUN).agg(F.max("ingested_at").alias("at"))
-    old = [r[RUN] for r in runs.orderBy(F.desc("at"), F.desc(RUN)).collect()[keep:]]
-    if not old:
-        return 0
-    listed = ", ".join(f"'{run_id}'" for run_id in old)
-    return lake.delete_where(GOLD_AUGMENTED, f"{RUN} IN ({listed})")

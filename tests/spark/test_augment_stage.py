@@ -24,7 +24,7 @@ from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
 from recaug_spark.runs import SKIPPED, latest
 from recaug_spark.schema import GOLD_AUGMENTED, SILVER_EVENTS, SILVER_SPLIT
-from tests.conftest import test_config
+from tests.conftest import DEMO_EVENTS, test_config
 from tests.e2e.test_cli import recaug
 from tests.helpers import assert_same_rows
 
@@ -62,7 +62,7 @@ class Augmented:
     out: pd.DataFrame  # the augment run "aug-1"
 
     def cfg(self, *overrides: str, lake: Path | None = None):
-        return test_config("source.events=4000", *overrides, conf=(self.conf,), lake=lake or self.root)
+        return test_config(DEMO_EVENTS, *overrides, conf=(self.conf,), lake=lake or self.root)
 
     def copy(self, name: str) -> Path:
         target = self.pristine.parent / name
@@ -76,15 +76,14 @@ class Augmented:
 
 
 @pytest.fixture(scope="module")
-def augmented(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Augmented:
+def augmented(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, demo_split_lake: Path) -> Augmented:
     base = tmp_path_factory.mktemp("augment")
     conf = base / "ops.yaml"
     conf.write_text(OPS_YAML)
     root, pristine = base / "lake", base / "pristine"
-    cfg = test_config("source.events=4000", conf=(conf,), lake=root)
-    for stage in ("ingest", "preprocess", "split"):
-        execute(stage, cfg, spark)
-    shutil.copytree(root, pristine)
+    cfg = test_config(DEMO_EVENTS, conf=(conf,), lake=root)
+    shutil.copytree(demo_split_lake, pristine)
+    shutil.copytree(pristine, root)
     execute("augment", cfg, spark, run_id="aug-1")
     lake = Lake(spark, str(root))
     train_ids = lake.read(SILVER_SPLIT).where("split = 'train'").select("event_id")

@@ -1,0 +1,1 @@
+"""A conditional tabular GAN (CTGAN-style WGAN-GP): data transformer, networks, training and sampling."""

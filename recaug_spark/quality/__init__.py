@@ -1,0 +1,1 @@
+"""Quality of synthetic tabular data: fidelity (how alike) and privacy (how close to the training rows)."""

@@ -1,0 +1,1 @@
+"""Report writers: markdown, JSON and PNG charts of quality and evaluation results."""

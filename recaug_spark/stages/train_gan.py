@@ -1,0 +1,175 @@
+"""Stage train-gan: training-period events -> models/generator/<run id>/ (a conditional WGAN-GP).
+
+The training table (gan/table.py) is sampled in Spark to ``gan.max_rows`` rows plus a holdout of
+``gan.holdout_rows``, both chosen by a hash of the event id and read at the current Delta versions;
+only that bounded sample reaches the driver, as Arrow batches. The transformer is fitted on it, the
+networks trained on the driver (CPU or CUDA), or data-parallel in ``gan.train.distributed.processes``
+processes through TorchDistributor, and the artifact written with the inputs' versions, the config
+hash and the per-epoch history. When a generator for the same input versions and ``gan``/``run``
+config exists, the stage is skipped unless ``gan.retrain`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from pyspark.sql import SparkSession
+
+from recaug_spark.config import GanConfig, RecaugConfig
+from recaug_spark.errors import InputError
+from recaug_spark.gan import store
+from recaug_spark.gan import table as gan_table
+from recaug_spark.gan.artifact import GeneratorArtifact
+from recaug_spark.gan.train import EpochStats, TrainedGenerator, train
+from recaug_spark.gan.transform import DataTransformer
+from recaug_spark.lake import Lake
+from recaug_spark.runs import SKIPPED, RunContext, StageResult
+
+log = logging.getLogger(__name__)
+
+
+def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> StageResult:
+    """Train a generator on the training rows, or skip when one for the same inputs and config exists."""
+    for name in gan_table.INPUTS[:2]:
+        if not lake.exists(name):
+            raise InputError(f"{lake.path(name)} does not exist; run `recaug preprocess` and `recaug split` first")
+    inputs = lake.versions(gan_table.INPUTS)
+    existing = matching_version(spark, lake, inputs=inputs, config_hash=ctx.config_hash)
+    if existing is not None and not cfg.gan.retrain:
+        message = (
+            f"generator {existing} was trained on the same inputs and config (set gan.retrain=true to train again)"
+        )
+        return StageResult(status=SKIPPED, message=message, input_versions=inputs)
+    table = gan_table.gan_table(gan_table.training_view(lake, inputs), cfg.gan)
+    total = table.count()
+    minimum = 2 * cfg.gan.model.pac
+    if total < minimum:
+        raise InputError(
+            f"the GAN's training table has {total} rows; at least {minimum} are needed (gan.model.pac x 2)"
+        )
+    selection = gan_table.Selection.plan(total, cfg.gan, seed=cfg.run.seed)
+    sample = gan_table.to_pandas(selection.training(table), cfg.gan)
+    holdout = gan_table.to_pandas(selection.holdout(table), cfg.gan)
+    log.info("train-gan: %d training rows, %d held out, of %d", len(sample), len(holdout), total)
+    transformer = fit_transformer(sample, cfg.gan, seed=cfg.run.seed)
+    data = transformer.transform(sample)
+    trained = train_generator(data, transformer, holdout, cfg.gan, seed=cfg.run.seed)
+    info: dict[str, Any] = {
+        "schema": {"continuous": list(cfg.gan.continuous), "categorical": list(cfg.gan.categorical)},
+        "inputs": inputs,
+        "config_hash": ctx.config_hash,
+        "run_id": ctx.run_id,
+        "created_at": ctx.started_at.isoformat(),
+        "selection": selection.to_dict(),
+        "rows": {"table": total, "train": len(sample), "holdout": len(holdout)},
+        "training": trained.summary(),
+    }
+    artifact = GeneratorArtifact.pack(
+        trained.state, version=ctx.run_id, architecture=trained.architecture, transformer=transformer, info=info
+    )
+    where = store.save(spark, lake.root, artifact)
+    best = trained.best_fidelity
+    return StageResult(
+        counts={
+            "table_rows": total,
+            "train_rows": len(sample),
+            "holdout_rows": len(holdout),
+            "epochs_run": len(trained.history),
+            "best_epoch": trained.best_epoch,
+            "best_fidelity_ppm": round((best or 0.0) * 1e6),
+        },
+        input_versions=inputs,
+        message=(
+            f"generator {ctx.run_id} at {where}: {len(trained.history)} epoch(s) on {trained.device} in "
+            f"{trained.seconds:.1f} s, best probe fidelity {best if best is not None else float('nan'):.4f} "
+            f"(epoch {trained.best_epoch})"
+        ),
+    )
+
+
+def matching_version(spark: SparkSession, lake: Lake, *, inputs: dict[str, int], config_hash: str) -> str | None:
+    """The newest generator trained on exactly these input versions with this config, if any."""
+    for version in reversed(store.versions(spark, lake.root)):
+        meta = store.metadata(spark, lake.root, version)
+        if meta.get("inputs") == inputs and meta.get("config_hash") == config_hash:
+            return version
+    return None
+
+
+def fit_transformer(sample: pd.DataFrame, gan: GanConfig, *, seed: int) -> DataTransformer:
+    """The transformer of the GAN columns, fitted on the training sample."""
+    return DataTransformer.fit(
+        sample[gan_table.names(gan)], continuous=gan.continuous, categorical=gan.categorical, top_k=gan.top_k,
+        max_modes=gan.mixture.max_modes, weight_threshold=gan.mixture.weight_threshold,
+        gmm_rows=gan.mixture.sample_rows, iterations=gan.mixture.iterations, seed=seed,
+    )  # fmt: skip
+
+
+def _log_epoch(stats: EpochStats) -> None:
+    probe = f", probe fidelity {stats.fidelity:.4f}" if stats.fidelity is not None else ""
+    log.info(
+        "train-gan: epoch %d: critic %.4f, generator %.4f, gp %.4f, %.1f s%s",
+        stats.epoch, stats.critic_loss, stats.generator_loss, stats.gradient_penalty, stats.seconds, probe,
+    )  # fmt: skip
+
+
+def train_generator(
+    data: np.ndarray, transformer: DataTransformer, holdout: pd.DataFrame, gan: GanConfig, *, seed: int
+) -> TrainedGenerator:
+    """Train in this process, or in ``distributed.processes`` processes through TorchDistributor."""
+    processes = gan.train.distributed.processes
+    if processes <= 1:
+        if gan.train.threads:
+            torch.set_num_threads(gan.train.threads)
+        return train(data, transformer, holdout, model=gan.model, params=gan.train, seed=seed, on_epoch=_log_epoch)
+    from pyspark.ml.torch.distributor import TorchDistributor
+
+    distributor = TorchDistributor(num_processes=processes, local_mode=gan.train.distributed.local_mode, use_gpu=False)
+    log.info("train-gan: data-parallel training in %d processes (TorchDistributor)", processes)
+    # Every local process writes the function's return value to the same file (the last one wins), so
+    # rank 0 hands its result over through a file of its own.
+    with tempfile.TemporaryDirectory(prefix="recaug-gan-") as scratch:
+        result_path = str(Path(scratch) / "rank0.pt")
+        payload = {
+            "data": data, "transformer": transformer.to_dict(), "holdout": holdout, "seed": seed,
+            "gan": gan.model_dump(mode="json"), "result_path": result_path,
+        }  # fmt: skip
+        distributor.run(_train_rank, payload)
+        with open(result_path, "rb") as handle:
+            trained: TrainedGenerator = pickle.load(handle)  # written by our own rank-0 process just now
+    return trained
+
+
+def _train_rank(payload: dict[str, Any]) -> None:
+    """One rank of distributed training (run by TorchDistributor in its own process): ``payload`` holds
+    data, transformer (dict), holdout, gan (config dict), seed and result_path, where rank 0 writes its
+    result."""
+    import os
+
+    import torch.distributed as dist
+
+    from recaug_spark.config import GanConfig
+    from recaug_spark.gan.train import train
+    from recaug_spark.gan.transform import DataTransformer
+
+    dist.init_process_group("gloo")
+    try:
+        cfg = GanConfig.model_validate(payload["gan"])
+        torch.set_num_threads(1)
+        rank = int(os.environ["RANK"])
+        trained = train(
+            payload["data"], DataTransformer.from_dict(payload["transformer"]), payload["holdout"],
+            model=cfg.model, params=cfg.train, seed=payload["seed"], rank=rank, world=int(os.environ["WORLD_SIZE"]),
+        )  # fmt: skip
+        if rank == 0:
+            with open(payload["result_path"], "wb") as handle:
+                pickle.dump(trained, handle)
+    finally:
+        dist.destroy_process_group()
