@@ -18,6 +18,8 @@ demo: setup  ## run the embedded default: demo shop -> lake under ./lakehouse (t
 	@$(VENV)/bin/recaug preprocess
 	@$(VENV)/bin/recaug split
 	@$(VENV)/bin/recaug augment
+	@$(VENV)/bin/recaug train-gan
+	@$(VENV)/bin/recaug generate
 
 test: setup  ## lint + the whole test suite (one local Spark session)
 	@$(VENV)/bin/ruff check recaug_spark jobs tests

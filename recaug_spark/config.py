@@ -831,7 +831,6 @@ class GenerateConfig(Frozen):
         ("price IS NULL OR price > 0", "quantity IS NULL OR quantity > 0"),
         description="SQL conditions a synthetic row must meet (the rest are rejected and counted)",
     )
-    within_training_range: bool = Field(True, description="reject continuous values outside the training range")
     quality_rows: int = Field(10_000, ge=100, description="rows of each side compared by the quality report")
     keep_runs: int = Field(3, ge=1)
 

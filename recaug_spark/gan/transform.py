@@ -407,9 +407,9 @@ class DataTransformer:
         """Decode a matrix (encoded rows, or generator output in the same layout) into a frame.
 
         One-hot spans are read by argmax. Continuous columns come back as float64, rounded to their
-        ``decimals``, to integers when ``integer``, clipped at 0 when ``non_negative``, and NaN where the
-        present/missing span says missing. Categorical columns come back as objects: the level string,
-        or None for ``NULL_LEVEL``.
+        ``decimals``, to integers when ``integer``, clipped at 0 when ``non_negative`` and to the fitted
+        [low, high] range, and NaN where the present/missing span says missing. Categorical columns come
+        back as objects: the level string, or None for ``NULL_LEVEL``.
 
         Example:
             >>> t = DataTransformer.fit(pd.DataFrame({"n": [0, 3, 5]}), continuous=["n"], categorical=[])
@@ -708,6 +708,7 @@ def _decode(column: ContinuousColumn, block: np.ndarray) -> np.ndarray:
         x = np.rint(x)
     if column.non_negative:
         x = np.maximum(x, 0.0)
+    x = np.clip(x, column.low, column.high)  # within the fitted range (as SDV's enforce_min_max_values)
     x = x + 0.0  # -0.0 -> 0.0
     if column.nullable:
         x[block[:, 1 + column.n_modes :].argmax(axis=1) == 1] = np.nan

@@ -6,8 +6,8 @@ the output is the same on any partitioning. Synthetic events get canonical colum
 that weekday, a random minute); ``item_id`` drawn among the most frequent training items of the
 generated category; ``user_id`` an existing user drawn under the row's user column (or the cold-start
 user the row was conditioned on), or a new id ``syn:...`` (``generate.users: new``). The other
-generated columns are kept as strings in ``attrs``. Rows failing ``generate.constraints`` (or outside
-the training range) are rejected and counted. The table is partitioned by ``gen_run_id``: a run replaces
+generated columns are kept as strings in ``attrs``. Rows failing ``generate.constraints`` are rejected and
+counted. The table is partitioned by ``gen_run_id``: a run replaces
 its own partition, the newest ``keep_runs`` are kept.
 
 The quality report (reports/<run id>/) compares a bounded sample of the rows written with the
@@ -64,7 +64,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     plan = make_plan(lake, view, artifact, conf, version=version, digest=gen.digest_of(files), seed=cfg.run.seed)
     partitions = conf.partitions or spark.sparkContext.defaultParallelism
     rows = gen.synthesize(spark, spark.sparkContext.broadcast(files), plan, partitions=min(partitions, plan.batches))
-    checked = rows.withColumn("_ok", constraint(conf, artifact.transformer))
+    checked = rows.withColumn("_ok", constraint(conf))
     offered, kept = Observation("generated"), Observation("kept")
     count = F.count(F.lit(1)).alias("rows")
     out = (
@@ -226,16 +226,10 @@ def _cold_users(
     return tuple(r["user_id"] for r in rows), tuple(r["level"] if r["level"] is not None else NULL_LEVEL for r in rows)
 
 
-def constraint(conf: GenerateConfig, transformer: DataTransformer) -> Column:
-    """True for rows that meet every configured constraint (and the training range, when asked)."""
+def constraint(conf: GenerateConfig) -> Column:
+    """True for rows with a canonical event type, an item, and every configured constraint met."""
     checks = [F.col("event_type").isin("view", "cart", "fav", "purchase"), F.col("item_id").isNotNull()]
     checks += [F.expr(rule) for rule in conf.constraints]
-    if conf.within_training_range:
-        extra = gen.extra_columns(transformer.columns)
-        for column in transformer.continuous:
-            name = column.name if column.name in gen.CANONICAL else f"gan_{extra.index(column.name)}"
-            value = F.col(name).cast("double")
-            checks.append(value.isNull() | value.between(column.low, column.high))
     ok = checks[0]
     for check in checks[1:]:
         ok = ok & F.coalesce(check, F.lit(False))

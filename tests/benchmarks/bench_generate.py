@@ -87,7 +87,7 @@ def make_plan(artifact: GeneratorArtifact, files: dict[str, bytes], rows: int) -
 
 def run(*, quick: bool) -> dict[str, Any]:
     """Time both sides on the same batches; return the DESIGN.md result record."""
-    rows = 200_000 if quick else 2_000_000
+    rows = 800_000 if quick else 2_000_000
     artifact = make_artifact()
     files = artifact.files()
     plan = make_plan(artifact, files, rows)

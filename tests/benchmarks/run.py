@@ -20,10 +20,13 @@ RESULTS = Path(__file__).resolve().parents[2] / "bench-results"
 
 
 def available() -> list[str]:
-    """Benchmark names (modules bench_<name> in this package)."""
+    """Benchmark names (modules bench_<name> in this package; ``_`` in a module name is ``-`` in the
+    benchmark's, e.g. bench_gan_peer -> gan-peer)."""
     package = Path(__file__).parent
     return sorted(
-        m.name.removeprefix("bench_") for m in pkgutil.iter_modules([str(package)]) if m.name.startswith("bench_")
+        m.name.removeprefix("bench_").replace("_", "-")
+        for m in pkgutil.iter_modules([str(package)])
+        if m.name.startswith("bench_")
     )
 
 
@@ -37,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     failed = []
     for name in [args.only] if args.only else available():
-        module = importlib.import_module(f"tests.benchmarks.bench_{name}")
+        module = importlib.import_module(f"tests.benchmarks.bench_{name.replace('-', '_')}")
         started = time.perf_counter()
         result = {"name": name, **module.run(quick=args.quick), "quick": args.quick}
         result["bench_seconds"] = round(time.perf_counter() - started, 1)

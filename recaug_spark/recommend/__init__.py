@@ -1,0 +1,1 @@
+"""Recommendation evaluation: numpy reference kernels for ranking metrics and the paired bootstrap."""
