@@ -13,13 +13,8 @@ setup:  ## create the environment, install, resolve the Delta jars (idempotent)
 jars: setup  ## (re)check the Delta jar cache; downloads only what is missing
 	@$(PY) -m recaug_spark.jars fetch
 
-demo: setup  ## run the embedded default: demo shop -> lake under ./lakehouse (the stages built so far)
-	@$(VENV)/bin/recaug ingest
-	@$(VENV)/bin/recaug preprocess
-	@$(VENV)/bin/recaug split
-	@$(VENV)/bin/recaug augment
-	@$(VENV)/bin/recaug train-gan
-	@$(VENV)/bin/recaug generate
+demo: setup  ## run the embedded default: every stage (recaug refresh) on the demo shop, lake under ./lakehouse
+	@$(VENV)/bin/recaug refresh
 
 test: setup  ## lint + the whole test suite (one local Spark session)
 	@$(VENV)/bin/ruff check recaug_spark jobs tests

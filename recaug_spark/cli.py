@@ -86,5 +86,6 @@ def run_stage(stage_name: str, args: argparse.Namespace) -> int:
     cfg = load_config(args.conf, args.overrides, lake_root=args.lake)
     require_built(stage_named(stage_name))
     spark = build_session(cfg.spark, app_name=f"recaug-{stage_name}")
-    execute(stage_name, cfg, spark, run_id=args.run_id)
+    result = execute(stage_name, cfg, spark, run_id=args.run_id)
+    print(f"recaug {stage_name}: {result.status}: {result.message}".rstrip(": "))
     return EXIT_OK

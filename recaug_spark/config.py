@@ -835,6 +835,54 @@ class GenerateConfig(Frozen):
     keep_runs: int = Field(3, ge=1)
 
 
+# --------------------------------------------------------------------------------------------------
+# Evaluate
+# --------------------------------------------------------------------------------------------------
+
+Variant = Literal["real", "real+augmented", "real+synthetic", "real+both"]
+ModelName = Literal["popularity", "itemknn", "als"]
+
+
+class AlsConfig(Frozen):
+    """Spark ML ALS with implicit feedback (the feedback strength is the rating)."""
+
+    rank: int = Field(32, ge=1)
+    reg_param: float = Field(0.05, ge=0)
+    alpha: float = Field(10.0, ge=0, description="confidence = 1 + alpha x strength")
+    max_iter: int = Field(10, ge=1)
+    blocks: int = Field(4, ge=1, description="user and item blocks (fixed, so results do not follow the cluster)")
+
+
+class ItemKnnConfig(Frozen):
+    """Item-kNN: cosine similarity of items over the users who interacted with both."""
+
+    neighbours: int = Field(50, ge=1, description="most similar items kept per item")
+    max_history: int = Field(100, ge=1, description="a user's strongest items used for similarities")
+
+
+class EvaluateConfig(Frozen):
+    """Stage evaluate: recommenders trained per variant, ranked over the full catalogue, compared to ``real``."""
+
+    variants: tuple[Variant, ...] = ("real", "real+augmented", "real+synthetic", "real+both")
+    models: tuple[ModelName, ...] = ("popularity", "itemknn", "als")
+    ks: tuple[int, ...] = Field((5, 10, 20), min_length=1)
+    exclude_seen: bool = Field(True, description="items a user had in training are neither recommended nor relevant")
+    augmented_weight: float = Field(0.5, ge=0, description="strength factor of augmented rows")
+    synthetic_weight: float = Field(0.5, ge=0, description="strength factor of synthetic rows")
+    augment_run: str | None = Field(None, description="aug_run_id to use (None = the newest)")
+    generate_run: str | None = Field(None, description="gen_run_id to use (None = the newest)")
+    bootstrap_resamples: int = Field(1000, ge=10)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    als: AlsConfig = AlsConfig()
+    itemknn: ItemKnnConfig = ItemKnnConfig()
+
+    @model_validator(mode="after")
+    def _real_first(self) -> EvaluateConfig:
+        if "real" not in self.variants:
+            raise ValueError("'real' must be one of the variants (every other variant is compared with it)")
+        return self
+
+
 class RecaugConfig(Frozen):
     """The whole validated configuration of one run."""
 
@@ -847,6 +895,7 @@ class RecaugConfig(Frozen):
     augment: AugmentConfig = AugmentConfig()
     gan: GanConfig = GanConfig()
     generate: GenerateConfig = GenerateConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
     source: SourceConfig
 
     def config_hash(self) -> str:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
 
 from recaug_spark.config import RecaugConfig
-from recaug_spark.errors import StageNotBuiltError
+from recaug_spark.errors import ConfigError, StageNotBuiltError
 from recaug_spark.lake import Lake
 from recaug_spark.runs import FAILED, RUNNING, RunContext, StageResult, new_run_id, record
 
 log = logging.getLogger(__name__)
+
+# Run ids go into Delta conditions and directory names: a closed alphabet keeps both safe.
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,16 @@ STAGES: tuple[Stage, ...] = (
         5,
         ("gan", "generate", "run"),
     ),
-    Stage("evaluate", "recommenders on real vs augmented data -> gold/eval_metrics + report", None, 6),
-    Stage("refresh", "all of the above, incrementally, for new data", None, 6),
+    Stage(
+        "evaluate",
+        "recommenders on real vs augmented data -> gold/eval_metrics + report",
+        "recaug_spark.stages.evaluate",
+        6,
+        ("evaluate", "preprocess", "run"),
+    ),
+    Stage(
+        "refresh", "all of the above in order (incremental and resumable: issue #7)", "recaug_spark.stages.refresh", 6
+    ),
 )
 
 
@@ -101,6 +113,8 @@ def execute(stage_name: str, cfg: RecaugConfig, spark: SparkSession, *, run_id: 
     Returns:
         The stage's result.
     """
+    if run_id is not None and not RUN_ID.match(run_id):
+        raise ConfigError("--run-id", f"'{run_id}' is not a run id: letters, digits and . _ : + - (at most 128)")
     stage = stage_named(stage_name)
     require_built(stage)
     assert stage.module is not None

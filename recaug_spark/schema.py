@@ -23,6 +23,7 @@ SILVER_FEEDBACK = "silver/feedback"
 SILVER_SPLIT = "silver/split"
 GOLD_AUGMENTED = "gold/augmented_events"
 GOLD_SYNTHETIC = "gold/synthetic_events"
+GOLD_EVAL = "gold/eval_metrics"
 
 _STRING_MAP = T.MapType(T.StringType(), T.StringType())
 
@@ -171,6 +172,28 @@ SYNTHETIC_EVENTS = T.StructType(
         T.StructField("generator_version", T.StringType(), False),
         T.StructField("gen_run_id", T.StringType(), False),
         T.StructField("is_synthetic", T.BooleanType(), False),
+    ]
+)
+
+# gold/eval_metrics: one row per (run, variant, model, segment, metric, k): the mean over the segment's
+# users with its bootstrap interval, and for variants other than real the difference with real.
+EVAL_METRICS = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("variant", T.StringType(), False),
+        T.StructField("model", T.StringType(), False),
+        T.StructField("segment", T.StringType(), False),
+        T.StructField("metric", T.StringType(), False),
+        T.StructField("k", T.IntegerType(), True),  # null for mrr
+        T.StructField("value", T.DoubleType(), True),
+        T.StructField("ci_low", T.DoubleType(), True),
+        T.StructField("ci_high", T.DoubleType(), True),
+        T.StructField("difference", T.DoubleType(), True),  # value - real's value (same users); null for real
+        T.StructField("diff_ci_low", T.DoubleType(), True),
+        T.StructField("diff_ci_high", T.DoubleType(), True),
+        T.StructField("lift", T.DoubleType(), True),  # difference / real's value
+        T.StructField("p_value", T.DoubleType(), True),
+        T.StructField("n_users", T.LongType(), False),
     ]
 )
 

@@ -184,3 +184,88 @@ def paired_bootstrap(
     return paired_bootstrap_many(
         v[:, None], b[:, None], resamples=resamples, confidence=confidence, seed=seed, chunk=chunk
     )[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Poisson bootstrap: the distributed form (stage evaluate), keyed by user
+# --------------------------------------------------------------------------------------------------
+# Each user u gets, in replicate b, a weight w_ub ~ Poisson(1) drawn from the keyed generator of
+# augment/rng.py (seed, user key, b); replicate b's mean difference is sum_u w_ub d_u / sum_u w_ub. The
+# weights depend on the user only, never on how users are split over batches or partitions, so partial
+# sums from any partitioning add up to the same replicates (the Poisson bootstrap, the standard
+# distributed approximation of resampling n users with replacement).
+
+_POISSON_CDF = np.cumsum([math.exp(-1.0) / math.factorial(j) for j in range(24)])
+
+
+def poisson_weights(keys: np.ndarray, *, seed: int, resamples: int) -> np.ndarray:
+    """Poisson(1) weights, (n_users, resamples), a pure function of (seed, user key, replicate).
+
+    Example:
+        >>> w = poisson_weights(np.arange(20_000, dtype=np.uint64), seed=1, resamples=3)
+        >>> w.shape, abs(float(w.mean()) - 1.0) < 0.03, abs(float(w.var()) - 1.0) < 0.05
+        ((20000, 3), True, True)
+    """
+    from recaug_spark.augment.rng import Draws
+
+    draws = Draws.of(seed=seed, op="bootstrap", copy=0, keys=np.asarray(keys, dtype=np.uint64))
+    u = np.stack([draws.uniform(b) for b in range(resamples)], axis=1) if len(keys) else np.empty((0, resamples))
+    return np.searchsorted(_POISSON_CDF, u, side="right").astype(np.float64)
+
+
+def poisson_partial_sums(
+    keys: np.ndarray, differences: np.ndarray, *, seed: int, resamples: int, chunk: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per replicate: sum_u w_ub d_u (resamples, n_metrics) and sum_u w_ub (resamples,), over these users.
+
+    Partial sums of disjoint sets of users add up to the sums over their union (the Spark layer sums them).
+    Memory is bounded by ``chunk`` x ``resamples`` weights.
+    """
+    d = np.asarray(differences, dtype=np.float64)
+    d = d[:, None] if d.ndim == 1 else d
+    sums = np.zeros((resamples, d.shape[1]))
+    weights = np.zeros(resamples)
+    for start in range(0, len(keys), chunk):
+        w = poisson_weights(keys[start : start + chunk], seed=seed, resamples=resamples)
+        sums += w.T @ d[start : start + chunk]
+        weights += w.sum(axis=0)
+    return sums, weights
+
+
+def poisson_summary(
+    sums: np.ndarray,
+    weights: np.ndarray,
+    *,
+    variant_mean: np.ndarray,
+    baseline_mean: np.ndarray,
+    n_users: int,
+    confidence: float = 0.95,
+) -> list[PairedDifference]:
+    """One PairedDifference per metric from the replicates' sums (the point estimate is the plain mean).
+
+    Example:
+        >>> keys, d = np.arange(500, dtype=np.uint64), np.full((500, 1), 0.1)
+        >>> s, w = poisson_partial_sums(keys, d, seed=0, resamples=200)
+        >>> r = poisson_summary(s, w, variant_mean=np.array([0.6]), baseline_mean=np.array([0.5]), n_users=500)[0]
+        >>> round(r.difference, 6), round(r.ci_low, 6), round(r.ci_high, 6), round(r.relative_lift, 6)
+        (0.1, 0.1, 0.1, 0.2)
+    """
+    means = sums / np.where(weights > 0, weights, np.nan)[:, None]
+    means = means[np.isfinite(means).all(axis=1)]
+    alpha = 1.0 - confidence
+    bounds = np.quantile(means, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0, method="linear")
+    below, above = (means <= 0.0).mean(axis=0), (means >= 0.0).mean(axis=0)
+    p_values = np.minimum(1.0, 2.0 * np.minimum(below, above))
+    out = []
+    for j in range(sums.shape[1]):
+        base, variant = float(baseline_mean[j]), float(variant_mean[j])
+        difference = variant - base
+        out.append(
+            PairedDifference(
+                mean_variant=variant, mean_baseline=base, difference=difference,
+                ci_low=float(bounds[0, j]), ci_high=float(bounds[1, j]),
+                relative_lift=difference / base if base != 0.0 else math.nan, p_value=float(p_values[j]),
+                n_users=int(n_users), resamples=len(weights),
+            )
+        )  # fmt: skip
+    return out

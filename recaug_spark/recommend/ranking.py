@@ -67,10 +67,12 @@ def _map(k: int) -> Column:
     return F.aggregate(precisions, F.lit(0.0), lambda acc, x: acc + x) / F.least(F.size(RELEVANT), F.lit(k))
 
 
-def per_user_metrics(recommended: DataFrame, relevant: DataFrame, *, ks: Sequence[int]) -> DataFrame:
-    """``(user_id, <metric columns>)`` for every user of ``relevant`` ``(user_id, relevant)`` with at
-    least one relevant item; ``recommended`` is ``(user_id, items)`` from :func:`top_k` (a user missing
-    from it has an empty list)."""
+def per_user_metrics(
+    recommended: DataFrame, relevant: DataFrame, *, ks: Sequence[int], by: Sequence[str] = ()
+) -> DataFrame:
+    """``(*by, user_id, <metric columns>)`` for every row of ``relevant`` ``(*by, user_id, relevant)`` with
+    at least one relevant item; ``recommended`` is ``(user_id, items)`` from :func:`top_k` (a user missing
+    from it has an empty list). ``by``: extra key columns of ``relevant`` kept (e.g. the segment)."""
     joined = relevant.where(F.size(RELEVANT) > 0).join(recommended, "user_id", "left")
     items = F.coalesce(F.col(ITEMS), F.array().cast("array<string>"))
     with_hits = joined.withColumn("_hits", F.transform(items, lambda x: F.array_contains(RELEVANT, x)))
@@ -86,4 +88,4 @@ def per_user_metrics(recommended: DataFrame, relevant: DataFrame, *, ks: Sequenc
         ]
     first = F.array_position("_hits", True)
     columns.append(F.when(first > 0, 1.0 / first).otherwise(0.0).alias("mrr"))
-    return with_hits.select("user_id", *columns)
+    return with_hits.select(*by, "user_id", *columns)

@@ -1,0 +1,212 @@
+"""Evaluation in Spark: interactions per variant, relevant sets per segment, per-user metrics for every
+(variant, model, segment), and the Poisson bootstrap of means and of differences against ``real``.
+
+Training data of a variant: the real training events, plus the run's augmented events
+(``real+augmented``), synthetic events (``real+synthetic``) or both, each event weighted by the
+feedback weight of its type times ``augmented_weight`` / ``synthetic_weight`` for non-real rows,
+summed per (user, item). Items a user had in the real training rows are never recommended to them
+and, with ``exclude_seen``, not relevant either. Relevant items are a user's distinct test items;
+segments: all, warm and cold users (silver/split), and cold_items (relevant items unseen in training).
+Users left without relevant items are not scored; they are counted per segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from recaug_spark.augment.frames import keys_of
+from recaug_spark.config import EvaluateConfig
+from recaug_spark.prep import split
+from recaug_spark.recommend import models, ranking
+from recaug_spark.recommend.bootstrap import PairedDifference, poisson_partial_sums, poisson_summary
+from recaug_spark.recommend.ranking import RELEVANT
+
+SEGMENTS = ("all", "warm", "cold", "cold_items")
+REAL = "real"
+
+
+def interactions(events: DataFrame, weights: Mapping[str, float], factor: float = 1.0) -> DataFrame:
+    """``(user_id, item_id, strength)``: the sum of event weights (times ``factor``) per pair, > 0."""
+    table = F.create_map(*[F.lit(x) for pair in sorted(weights.items()) for x in pair])
+    weight = F.coalesce(F.try_element_at(table, F.col("event_type")), F.lit(0.0)) * F.lit(float(factor))
+    summed = events.groupBy("user_id", "item_id").agg(F.sum(weight).alias("strength"))
+    return summed.where(F.col("strength") > 0)
+
+
+def variant_interactions(
+    variant: str, real: DataFrame, extra: Mapping[str, DataFrame], conf: EvaluateConfig, weights: Mapping[str, float]
+) -> DataFrame:
+    """The training interactions of one variant (real events plus the variant's weighted extra rows)."""
+    parts = [real.select("user_id", "item_id", "event_type", F.lit(1.0).alias("_f"))]
+    if variant in ("real+augmented", "real+both"):
+        parts.append(
+            extra["augmented"].select("user_id", "item_id", "event_type", F.lit(conf.augmented_weight).alias("_f"))
+        )
+    if variant in ("real+synthetic", "real+both"):
+        parts.append(
+            extra["synthetic"].select("user_id", "item_id", "event_type", F.lit(conf.synthetic_weight).alias("_f"))
+        )
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    table = F.create_map(*[F.lit(x) for pair in sorted(weights.items()) for x in pair])
+    weight = F.coalesce(F.try_element_at(table, F.col("event_type")), F.lit(0.0)) * F.col("_f")
+    summed = (
+        union.where(F.col("item_id").isNotNull()).groupBy("user_id", "item_id").agg(F.sum(weight).alias("strength"))
+    )
+    return summed.where(F.col("strength") > 0)
+
+
+def relevant_sets(test: DataFrame, seen: DataFrame, *, exclude_seen: bool) -> DataFrame:
+    """``(segment, user_id, relevant)`` for every segment; test rows from silver/split."""
+    rows = test.select("user_id", "item_id", "user_segment", "item_seen")
+    if exclude_seen:
+        rows = rows.join(seen.select("user_id", "item_id"), ["user_id", "item_id"], "left_anti")
+    per_user = rows.groupBy("user_id").agg(
+        F.max("user_segment").alias("user_segment"),
+        F.sort_array(F.collect_set("item_id")).alias("_all"),
+        F.sort_array(F.collect_set(F.when(~F.col("item_seen"), F.col("item_id")))).alias("_cold_items"),
+    )
+    segments = F.array(
+        F.struct(F.lit("all").alias("segment"), F.col("_all").alias(RELEVANT)),
+        F.struct(
+            F.lit("warm").alias("segment"), F.when(F.col("user_segment") == split.WARM, F.col("_all")).alias(RELEVANT)
+        ),
+        F.struct(
+            F.lit("cold").alias("segment"), F.when(F.col("user_segment") == split.COLD, F.col("_all")).alias(RELEVANT)
+        ),
+        F.struct(F.lit("cold_items").alias("segment"), F.col("_cold_items").alias(RELEVANT)),
+    )
+    exploded = per_user.select("user_id", F.explode(segments).alias("s")).select(
+        "s.segment", "user_id", f"s.{RELEVANT}"
+    )
+    return exploded.where(F.col(RELEVANT).isNotNull())
+
+
+def test_users_without_relevant(test: DataFrame, relevant: DataFrame) -> int:
+    """Test users not scored in segment ``all`` (every test item was seen in training)."""
+    scored = relevant.where((F.col("segment") == "all") & (F.size(RELEVANT) > 0)).select("user_id")
+    return test.select("user_id").distinct().join(scored, "user_id", "left_anti").count()
+
+
+def recommend(
+    model: str, train: DataFrame, users: DataFrame, seen: DataFrame, conf: EvaluateConfig, *, depth: int, seed: int
+) -> DataFrame:
+    """``(user_id, items)``: the top max(ks) of ``model`` trained on ``train``, seen items left out."""
+    if model == "popularity":
+        scores = models.popularity(train, users, depth=depth)
+    elif model == "itemknn":
+        scores = models.itemknn(train, users, conf.itemknn)
+    else:
+        scores = models.als(train, users, conf.als, depth=depth, seed=seed)
+    return ranking.top_k(scores, k=max(conf.ks), seen=seen)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One bootstrap target: the mean of ``variant`` (``against`` None) or its difference with ``against``."""
+
+    variant: str
+    model: str
+    segment: str
+    against: str | None
+
+    @property
+    def key(self) -> str:
+        return "|".join([self.variant, self.model, self.segment, self.against or ""])
+
+
+def bootstrap(
+    per_user: DataFrame,
+    metrics: Sequence[str],
+    variants: Sequence[str],
+    *,
+    seed: int,
+    resamples: int,
+    confidence: float,
+) -> dict[str, list[PairedDifference]]:
+    """Poisson-bootstrap summaries keyed by :attr:`Comparison.key`: every (variant, model, segment) mean,
+    and every non-real variant's difference with ``real``, computed on the executors (mapInArrow partial
+    sums per replicate, summed by Spark); only (comparisons x resamples) rows reach the driver."""
+    m = len(metrics)
+    base = per_user.select(
+        "variant", "model", "segment", "user_id", *[F.col(f"`{c}`").alias(f"m{i}") for i, c in enumerate(metrics)]
+    )
+    own = base.select(
+        F.concat_ws("|", "variant", "model", "segment", F.lit("")).alias("key"), "user_id",
+        *[F.col(f"m{i}").alias(f"d{i}") for i in range(m)], *[F.lit(0.0).alias(f"b{i}") for i in range(m)],
+    )  # fmt: skip
+    parts = [own]
+    real = base.where(F.col("variant") == REAL).drop("variant")
+    for variant in [v for v in variants if v != REAL]:
+        mine = base.where(F.col("variant") == variant).drop("variant")
+        joined = mine.alias("v").join(real.alias("r"), ["model", "segment", "user_id"])
+        parts.append(
+            joined.select(
+                F.concat_ws("|", F.lit(variant), "model", "segment", F.lit(REAL)).alias("key"), "user_id",
+                *[(F.col(f"v.m{i}") - F.col(f"r.m{i}")).alias(f"d{i}") for i in range(m)],
+                *[F.col(f"r.m{i}").alias(f"b{i}") for i in range(m)],
+            )
+        )  # fmt: skip
+    rows = parts[0]
+    for part in parts[1:]:
+        rows = rows.unionByName(part)
+    schema = T.StructType(
+        [T.StructField("key", T.StringType()), T.StructField("b", T.IntegerType()), T.StructField("w", T.DoubleType())]
+        + [T.StructField(f"s{i}", T.DoubleType()) for i in range(m)]
+    )
+
+    arrow_schema = pa.schema(
+        [("key", pa.string()), ("b", pa.int32()), ("w", pa.float64())] + [(f"s{i}", pa.float64()) for i in range(m)]
+    )
+
+    def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            keys = batch.column("key").to_numpy(zero_copy_only=False)
+            users = keys_of(_user_keys(batch.column("user_id")))
+            d = np.column_stack([batch.column(f"d{i}").to_numpy() for i in range(m)]) if m else np.empty((len(keys), 0))
+            for key in np.unique(keys):
+                pick = keys == key
+                sums, weights = poisson_partial_sums(users[pick], d[pick], seed=seed, resamples=resamples)
+                yield pa.RecordBatch.from_pydict(
+                    {"key": [key] * resamples, "b": np.arange(resamples, dtype=np.int32), "w": weights,
+                     **{f"s{i}": sums[:, i] for i in range(m)}},
+                    schema=arrow_schema,
+                )  # fmt: skip
+
+    hashed = rows.withColumn("user_id", F.xxhash64("user_id"))
+    replicates = (
+        hashed.mapInArrow(partial, schema)
+        .groupBy("key", "b")
+        .agg(F.sum("w").alias("w"), *[F.sum(f"s{i}").alias(f"s{i}") for i in range(m)])
+    )
+    means = rows.groupBy("key").agg(
+        F.count(F.lit(1)).alias("n"),
+        *[F.avg(f"d{i}").alias(f"d{i}") for i in range(m)],
+        *[F.avg(f"b{i}").alias(f"b{i}") for i in range(m)],
+    )
+    collected: dict[str, list[tuple[int, float, list[float]]]] = {}
+    for r in replicates.collect():  # bounded: comparisons x resamples rows
+        collected.setdefault(r["key"], []).append((r["b"], r["w"], [r[f"s{i}"] for i in range(m)]))
+    out: dict[str, list[PairedDifference]] = {}
+    for r in means.collect():
+        reps = sorted(collected.get(r["key"], []))
+        sums = np.array([s for _, _, s in reps], dtype=np.float64).reshape(len(reps), m)
+        weights = np.array([w for _, w, _ in reps], dtype=np.float64)
+        baseline = np.array([r[f"b{i}"] for i in range(m)])
+        variant = baseline + np.array([r[f"d{i}"] for i in range(m)])
+        out[r["key"]] = poisson_summary(
+            sums, weights, variant_mean=variant, baseline_mean=baseline, n_users=int(r["n"]), confidence=confidence
+        )
+    return out
+
+
+def _user_keys(column: pa.Array) -> np.ndarray:
+    return column.to_numpy(zero_copy_only=False).astype(np.int64)

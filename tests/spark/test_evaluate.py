@@ -1,0 +1,223 @@
+"""Evaluation in Spark: ranking metrics against the numpy reference and pyspark's documented values, ties,
+the distributed bootstrap against its pure kernel, and stage evaluate on a demo lake."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from recaug_spark.augment.frames import keys_of
+from recaug_spark.config import EVENT_TYPES
+from recaug_spark.lake import Lake
+from recaug_spark.pipeline import execute
+from recaug_spark.recommend import evaluate as ev
+from recaug_spark.recommend import metrics as ref
+from recaug_spark.recommend import ranking
+from recaug_spark.recommend.bootstrap import poisson_partial_sums
+from recaug_spark.runs import latest
+from recaug_spark.schema import GOLD_EVAL, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.sources.synthetic_shop import ShopSpec, events_of_chunk
+from tests.conftest import DEMO_EVENTS, test_config
+
+KS = (1, 3, 5)
+
+
+def _spark_metrics(spark: SparkSession, lists: list[list[int]], relevant: list[list[int]]) -> dict[str, np.ndarray]:
+    recs = spark.createDataFrame(
+        [(f"u{u}", [str(i) for i in items]) for u, items in enumerate(lists) if items],
+        "user_id string, items array<string>",
+    )
+    truth = spark.createDataFrame(
+        [(f"u{u}", [str(i) for i in items]) for u, items in enumerate(relevant)],
+        "user_id string, relevant array<string>",
+    )
+    rows = ranking.per_user_metrics(recs, truth, ks=KS).toPandas()
+    rows["u"] = rows.user_id.str[1:].astype(int)
+    rows = rows.sort_values("u")
+    return {name: rows[name].to_numpy() for name in ranking.metric_names(KS)} | {"users": rows.u.to_numpy()}
+
+
+def _reference(lists: list[list[int]], relevant: list[list[int]]) -> dict[str, np.ndarray]:
+    width = max(len(x) for x in lists)
+    recommended = np.full((len(lists), width), -1, dtype=np.int64)
+    for u, items in enumerate(lists):
+        recommended[u, : len(items)] = items
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in relevant])]).astype(np.int64)
+    flat = np.array([i for r in relevant for i in r], dtype=np.int64)
+    return ref.per_user_metrics(recommended, offsets, flat, ks=KS)
+
+
+def test_spark_metrics_equal_the_numpy_reference(spark: SparkSession) -> None:
+    rng = np.random.default_rng(0)
+    lists = [list(rng.choice(60, size=rng.integers(0, 8), replace=False)) for _ in range(300)]
+    relevant = [sorted(rng.choice(60, size=rng.integers(0, 6), replace=False).tolist()) for _ in range(300)]
+    lists[0] = [-1]  # a user with a padded list only (no recommendation): every metric 0
+    spark_side = _spark_metrics(spark, [[i for i in x if i >= 0] for x in lists], relevant)
+    reference = _reference([x or [-1] for x in lists], relevant)
+    included = np.flatnonzero(reference["included"])
+    np.testing.assert_array_equal(spark_side["users"], included)  # users without relevant items: not scored
+    for name in ranking.metric_names(KS):
+        np.testing.assert_allclose(spark_side[name], reference[name], rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_pyspark_documented_ranking_example(spark: SparkSession) -> None:
+    """pyspark's RankingMetrics example averages over 3 users, one of them without labels (scored 0);
+    we leave that user out, so our means x 2/3 are the documented values."""
+    lists = [[1, 6, 2, 7, 8, 3, 9, 10, 4, 5], [4, 1, 5, 6, 2, 7, 3, 8, 9, 10], [1, 2, 3, 4, 5]]
+    relevant = [[1, 2, 3, 4, 5], [1, 2, 3], []]
+    recs = spark.createDataFrame(
+        [(f"u{u}", [str(i) for i in x]) for u, x in enumerate(lists)], "user_id string, items array<string>"
+    )
+    truth = spark.createDataFrame(
+        [(f"u{u}", [str(i) for i in x]) for u, x in enumerate(relevant)], "user_id string, relevant array<string>"
+    )
+    rows = ranking.per_user_metrics(recs, truth, ks=(1, 2, 3, 5, 10, 15)).toPandas()
+    assert len(rows) == 2
+    mean = {c: rows[c].mean() * 2 / 3 for c in rows.columns if c != "user_id"}
+    assert mean["precision@1"] == pytest.approx(1 / 3)
+    assert mean["precision@5"] == pytest.approx(0.26666666666666666)
+    assert mean["precision@15"] == pytest.approx(0.17777777777777778)
+    assert mean["map@10"] == pytest.approx(0.35502645502645497)  # meanAveragePrecision (lists of 10)
+    assert mean["map@1"] == pytest.approx(1 / 3)
+    assert mean["map@2"] == pytest.approx(0.25)
+    assert mean["ndcg@3"] == pytest.approx(1 / 3)
+    assert mean["ndcg@10"] == pytest.approx(0.487913, abs=5e-7)  # documented "0.48..."; by hand 0.4879127
+    assert mean["recall@1"] == pytest.approx(0.06666666666666667)
+    assert mean["recall@5"] == pytest.approx(0.35555555555555557)
+
+
+def test_top_k_breaks_ties_by_item_id_and_leaves_seen_items_out(spark: SparkSession) -> None:
+    scores = spark.createDataFrame(
+        [("u", "b", 1.0), ("u", "a", 1.0), ("u", "c", 2.0), ("u", "d", 1.0), ("u", "e", 0.5), ("v", "z", 1.0)],
+        "user_id string, item_id string, score double",
+    )
+    seen = spark.createDataFrame([("u", "a")], "user_id string, item_id string")
+    got = {r.user_id: r.items for r in ranking.top_k(scores, k=3, seen=seen).collect()}
+    assert got == {"u": ["c", "b", "d"], "v": ["z"]}
+
+
+def test_distributed_bootstrap_equals_its_kernel_on_any_partitioning(spark: SparkSession) -> None:
+    rng = np.random.default_rng(1)
+    n = 400
+    rows = [
+        (variant, "m", "all", f"u{u}", float(x))
+        for u in range(n)
+        for variant, x in (("real", rng.random()), ("real+augmented", rng.random() + 0.05))
+    ]
+    frame = spark.createDataFrame(
+        rows, "variant string, model string, segment string, user_id string, `ndcg@10` double"
+    )
+    results = [
+        ev.bootstrap(
+            frame.repartition(parts), ["ndcg@10"], ["real", "real+augmented"], seed=3, resamples=200, confidence=0.95
+        )
+        for parts in (1, 4)
+    ]
+    diff = results[0]["real+augmented|m|all|real"][0]
+    assert diff.ci_low == pytest.approx(results[1]["real+augmented|m|all|real"][0].ci_low, abs=1e-12)
+    values = frame.toPandas().pivot(index="user_id", columns="variant", values="ndcg@10")
+    keys = keys_of(
+        spark.createDataFrame([(u,) for u in values.index], "user_id string")
+        .select(F.xxhash64("user_id"))
+        .toPandas()
+        .iloc[:, 0]
+    )
+    sums, weights = poisson_partial_sums(
+        keys, (values["real+augmented"] - values["real"]).to_numpy()[:, None], seed=3, resamples=200
+    )
+    means = np.sort(sums[:, 0] / weights)
+    assert diff.ci_low == pytest.approx(np.quantile(means, 0.025), abs=1e-12)
+    assert diff.difference == pytest.approx((values["real+augmented"] - values["real"]).mean(), abs=1e-12)
+    assert diff.ci_low < diff.difference < diff.ci_high and diff.n_users == n
+
+
+@pytest.fixture(scope="module")
+def evaluated(
+    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, demo_split_lake: Path
+) -> tuple[Lake, Path]:
+    root = tmp_path_factory.mktemp("evaluate") / "lake"
+    shutil.copytree(demo_split_lake, root)
+    cfg = test_config(
+        DEMO_EVENTS, "augment.ops=[{op: substitute, ratio: 0.5}]", "evaluate.variants=[real, real+augmented]",
+        "evaluate.bootstrap_resamples=200", "evaluate.als.max_iter=5", lake=root,
+    )  # fmt: skip
+    execute("augment", cfg, spark, run_id="aug-e")
+    execute("evaluate", cfg, spark, run_id="ev-1")
+    return Lake(spark, str(root)), root / "reports" / "ev-1"
+
+
+def test_evaluate_writes_metrics_that_equal_the_report(evaluated: tuple[Lake, Path]) -> None:
+    lake, report = evaluated
+    table = lake.read(GOLD_EVAL).where("run_id = 'ev-1'").toPandas()
+    data = json.loads((report / "metrics.json").read_text())
+    assert len(data["metrics"]) == len(table) > 0
+    by_key = {(m["variant"], m["model"], m["segment"], m["metric"], m["k"]): m for m in data["metrics"]}
+    for row in table.itertuples():
+        k = None if np.isnan(row.k) else int(row.k)
+        assert by_key[(row.variant, row.model, row.segment, row.metric, k)]["value"] == pytest.approx(row.value, abs=0)
+    assert set(table.variant) == {"real", "real+augmented"} and set(table.model) == {"popularity", "itemknn", "als"}
+    assert {"all", "warm", "cold"} <= set(table.segment)
+    ndcg = table[(table.metric == "ndcg") & (table.k == 10)]
+    assert ((ndcg.ci_low <= ndcg.value) & (ndcg.value <= ndcg.ci_high)).all()
+    augmented = ndcg[ndcg.variant == "real+augmented"]
+    assert augmented.difference.notna().all() and ndcg[ndcg.variant == "real"].difference.isna().all()
+    md = (report / "report.md").read_text()
+    assert "## Verdicts" in md and ("helps" in md or "no significant difference" in md or "hurts" in md)
+    assert sorted(p.name for p in report.glob("ndcg_*.png"))
+    run = latest(lake).where("run_id = 'ev-1' AND stage = 'evaluate'").first()
+    assert run.status == "succeeded" and run.row_counts["rows_written"] == len(table)
+    assert data["meta"]["test_users_without_relevant_items"] == run.row_counts["test_users_excluded"]
+
+
+def _shop_lake(spark: SparkSession, root: Path) -> Lake:
+    """silver/events and silver/split of a 40,000-event synthetic shop, built in code (the evaluation
+    reads nothing else): a time cutoff at 80% of the events, cold users with at most 5 training events."""
+    spec = ShopSpec(
+        events=80_000, users=1_000, items=1_000, categories=20, start_date=date(2026, 9, 1), days=30,
+        cold_user_share=0.1, cold_item_share=0.05, bot_share=0.0, dirty_share=0.0, duplicate_share=0.0,
+        chunk_events=80_000, seed=7,
+    )  # fmt: skip
+    events = events_of_chunk(spec, 0)
+    frame = pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(len(events.user))],
+            "user_id": pd.Series(events.user).map("u{}".format),
+            "item_id": pd.Series(events.item).map("i{}".format),
+            "event_type": np.asarray(EVENT_TYPES, dtype=object)[events.event_type],
+            "ts": events.ts_ms,
+        }
+    )
+    train = frame.ts < np.quantile(frame.ts, 0.8)
+    frame["split"] = np.where(train, "train", "test")
+    counts = frame[train].groupby("user_id").size()
+    frame["user_segment"] = np.where(frame.user_id.map(counts).fillna(0) <= 5, "cold", "warm")
+    frame["item_seen"] = frame.item_id.isin(set(frame.item_id[train]))
+    lake = Lake(spark, str(root))
+    lake.overwrite(SILVER_EVENTS, spark.createDataFrame(frame[["event_id", "user_id", "item_id", "event_type"]]))
+    columns = ["event_id", "user_id", "item_id", "split", "user_segment", "item_seen"]
+    lake.overwrite(SILVER_SPLIT, spark.createDataFrame(frame[columns]))
+    return lake
+
+
+def test_als_beats_popularity_on_the_demo_shop(spark: SparkSession, tmp_path: Path) -> None:
+    """The demo shop plants per-user category preferences (80% of a user's sessions in two categories);
+    a personalised model must find them: ALS's NDCG@10 over all test users beats popularity's, with
+    non-overlapping intervals."""
+    lake = _shop_lake(spark, tmp_path / "lake")
+    cfg = test_config(
+        "evaluate.variants=[real]", "evaluate.models=[popularity, als]", "evaluate.ks=[10]",
+        "evaluate.bootstrap_resamples=100", lake=tmp_path / "lake",
+    )  # fmt: skip
+    execute("evaluate", cfg, spark, run_id="ev-als")
+    rows = lake.read(GOLD_EVAL).where("segment = 'all' AND metric = 'ndcg'").collect()
+    ndcg = {r.model: r for r in rows}
+    print({m: round(r.value, 4) for m, r in ndcg.items()}, ndcg["als"].n_users)
+    assert ndcg["als"].ci_low > ndcg["popularity"].ci_high, {m: (r.ci_low, r.value, r.ci_high) for m, r in ndcg.items()}
