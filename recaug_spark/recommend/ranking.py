@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -41,30 +42,28 @@ def metric_names(ks: Sequence[int]) -> list[str]:
     return [f"{m}@{k}" for k in ks for m in ("precision", "recall", "ndcg", "map", "hit_rate")] + ["mrr"]
 
 
-def _hits_in_top(k: int) -> Column:
-    return F.size(F.filter(F.slice("_hits", 1, k), lambda h: h))
+def _up_to(k: int) -> Column:
+    """1-based ranks of the hits within the top ``k`` (ascending)."""
+    return F.filter("_hit_ranks", lambda r: r <= k)
+
+
+def _sum(values: Column) -> Column:
+    return F.aggregate(values, F.lit(0.0), lambda acc, x: acc + x)
+
+
+def _ideal_dcg(k: int) -> Column:
+    """sum_{r <= min(|R|, k)} 1 / log2(r + 1), looked up in a table of the k possible values."""
+    table = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))
+    return F.element_at(F.array(*[F.lit(float(v)) for v in table]), F.least(F.size(RELEVANT), F.lit(k)))
 
 
 def _ndcg(k: int) -> Column:
-    dcg = F.aggregate(
-        F.transform(F.slice("_hits", 1, k), lambda h, i: F.when(h, 1.0 / F.log2(i + 2)).otherwise(0.0)),
-        F.lit(0.0),
-        lambda acc, x: acc + x,
-    )
-    ideal = F.aggregate(
-        F.transform(F.sequence(F.lit(1), F.least(F.size(RELEVANT), F.lit(k))), lambda r: 1.0 / F.log2(r + 1)),
-        F.lit(0.0),
-        lambda acc, x: acc + x,
-    )
-    return dcg / ideal
+    return _sum(F.transform(_up_to(k), lambda r: 1.0 / F.log2(r + 1))) / _ideal_dcg(k)
 
 
 def _map(k: int) -> Column:
-    top = F.slice("_hits", 1, k)
-    precisions = F.transform(
-        top, lambda h, i: F.when(h, F.size(F.filter(F.slice(top, 1, i + 1), lambda x: x)) / (i + 1)).otherwise(0.0)
-    )
-    return F.aggregate(precisions, F.lit(0.0), lambda acc, x: acc + x) / F.least(F.size(RELEVANT), F.lit(k))
+    """The j-th hit (1-based), at rank r, adds precision@r = j / r."""
+    return _sum(F.transform(_up_to(k), lambda r, j: (j + 1) / r)) / F.least(F.size(RELEVANT), F.lit(k))
 
 
 def per_user_metrics(
@@ -75,10 +74,12 @@ def per_user_metrics(
     from it has an empty list). ``by``: extra key columns of ``relevant`` kept (e.g. the segment)."""
     joined = relevant.where(F.size(RELEVANT) > 0).join(recommended, "user_id", "left")
     items = F.coalesce(F.col(ITEMS), F.array().cast("array<string>"))
-    with_hits = joined.withColumn("_hits", F.transform(items, lambda x: F.array_contains(RELEVANT, x)))
+    # The 1-based ranks of the hits, once per user: every metric below reads this short array.
+    ranks = F.transform(items, lambda x, i: F.when(F.array_contains(RELEVANT, x), i + 1).otherwise(0))
+    with_hits = joined.withColumn("_hit_ranks", F.filter(ranks, lambda r: r > 0))
     columns: list[Column] = []
     for k in ks:
-        hits = _hits_in_top(k)
+        hits = F.size(_up_to(k))
         columns += [
             (hits / F.lit(float(k))).alias(f"precision@{k}"),
             (hits / F.size(RELEVANT)).alias(f"recall@{k}"),
@@ -86,6 +87,6 @@ def per_user_metrics(
             _map(k).alias(f"map@{k}"),
             (hits > 0).cast("double").alias(f"hit_rate@{k}"),
         ]
-    first = F.array_position("_hits", True)
-    columns.append(F.when(first > 0, 1.0 / first).otherwise(0.0).alias("mrr"))
+    first = F.element_at("_hit_ranks", 1)
+    columns.append(F.when(F.size("_hit_ranks") > 0, 1.0 / first).otherwise(0.0).alias("mrr"))
     return with_hits.select(*by, "user_id", *columns)
