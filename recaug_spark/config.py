@@ -745,7 +745,6 @@ class DistributedConfig(Frozen):
 class GanTrainConfig(Frozen):
     """WGAN-GP training: min_G max_D E[D(x)] - E[D(G(z))] - lambda * gradient penalty."""
 
-    epochs: int = Field(30, ge=1, description="the epoch budget (early stopping may end sooner)")
     batch_size: int = Field(500, ge=2)
     critic_steps: int = Field(1, ge=1, description="critic updates per generator update")
     generator_lr: float = Field(2e-4, gt=0)
@@ -771,6 +770,7 @@ class GanConfig(Frozen):
 
     continuous: tuple[str, ...] = ("price", "quantity", "hour")
     categorical: tuple[str, ...] = ("event_type", "category", "dow", "segment")
+    epochs: int = Field(30, ge=1, description="the epoch budget (early stopping may end sooner)")
     top_k: int = Field(30, ge=1, le=10_000, description="levels kept per categorical column (+ <other>)")
     max_rows: int = Field(50_000, ge=100, description="training rows sampled (hash of event_id, deterministic)")
     holdout_rows: int = Field(5_000, ge=10, description="held-out real rows for the probe and the privacy check")

@@ -90,6 +90,7 @@ def train(
     *,
     model: GanModelConfig,
     params: GanTrainConfig,
+    epochs: int,
     seed: int,
     rank: int = 0,
     world: int = 1,
@@ -102,7 +103,8 @@ def train(
         transformer: The fitted transformer (its spans shape the activation and the conditions).
         holdout: Held-out real rows (decoded) for the fidelity probe.
         model: Network sizes.
-        params: Training settings (epochs, batch size, learning rates, lambda, probe, patience).
+        params: Training settings (batch size, learning rates, lambda, probe, patience).
+        epochs: The epoch budget (``gan.epochs``); early stopping may end sooner.
         seed: Seeds the networks' initial weights and every draw.
         rank: This process's rank (distributed training); only rank 0 probes.
         world: Number of processes; gradients are all-reduced when > 1.
@@ -149,7 +151,7 @@ def train(
     result = TrainedGenerator(state={}, architecture=arch, device=str(device))
     best: dict[str, torch.Tensor] | None = None
     since_best = 0
-    for epoch in range(1, params.epochs + 1):
+    for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         generator.train()
         critic.train()
@@ -180,7 +182,7 @@ def train(
             gp_total += float(gp.detach())
         score = None
         stop = False
-        if rank == 0 and (epoch % params.probe_every == 0 or epoch == params.epochs):
+        if rank == 0 and (epoch % params.probe_every == 0 or epoch == epochs):
             generator.eval()
             cond_np = layout.vectors(
                 *layout.draw(params.probe_rows, np.random.default_rng([seed, 99]), log_frequency=False)
@@ -207,7 +209,7 @@ def train(
         if on_epoch is not None and rank == 0:
             on_epoch(stats)
         if _agree(stop, world, device):
-            result.stopped_early = epoch < params.epochs
+            result.stopped_early = epoch < epochs
             break
     result.state = best if best is not None else {k: v.detach().cpu() for k, v in generator.state_dict().items()}
     result.seconds = time.perf_counter() - started

@@ -133,6 +133,9 @@ def _extra_inputs(lake: Lake, cfg: RecaugConfig) -> tuple[dict[str, DataFrame], 
             wanted = newest[column]
         runs[name] = wanted
         found[name] = rows.where(F.col(column) == wanted)
+        if name == "synthetic":  # the model version behind the synthetic rows, for the report
+            first = found[name].select("generator_version").first()
+            runs["generator_version"] = first[0] if first else "none"
     skipped = [v for v in cfg.evaluate.variants if not all(n in found for n in NEEDS[v])]
     return found, runs, skipped
 

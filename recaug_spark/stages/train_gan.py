@@ -128,7 +128,16 @@ def train_generator(
     if processes <= 1:
         if gan.train.threads:
             torch.set_num_threads(gan.train.threads)
-        return train(data, transformer, holdout, model=gan.model, params=gan.train, seed=seed, on_epoch=_log_epoch)
+        return train(
+            data,
+            transformer,
+            holdout,
+            model=gan.model,
+            params=gan.train,
+            epochs=gan.epochs,
+            seed=seed,
+            on_epoch=_log_epoch,
+        )
     from pyspark.ml.torch.distributor import TorchDistributor
 
     distributor = TorchDistributor(num_processes=processes, local_mode=gan.train.distributed.local_mode, use_gpu=False)
@@ -166,7 +175,8 @@ def _train_rank(payload: dict[str, Any]) -> None:
         rank = int(os.environ["RANK"])
         trained = train(
             payload["data"], DataTransformer.from_dict(payload["transformer"]), payload["holdout"],
-            model=cfg.model, params=cfg.train, seed=payload["seed"], rank=rank, world=int(os.environ["WORLD_SIZE"]),
+            model=cfg.model, params=cfg.train, epochs=cfg.epochs, seed=payload["seed"], rank=rank,
+            world=int(os.environ["WORLD_SIZE"]),
         )  # fmt: skip
         if rank == 0:
             with open(payload["result_path"], "wb") as handle:

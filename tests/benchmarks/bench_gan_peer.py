@@ -108,12 +108,12 @@ def run(*, quick: bool) -> dict[str, Any]:
     rows, holdout = table.iloc[:train_rows].reset_index(drop=True), table.iloc[-holdout_rows:].reset_index(drop=True)
     probe = table.iloc[train_rows : train_rows + holdout_rows].reset_index(drop=True)  # early stopping's own rows
     model = GanModelConfig()
-    params = GanTrainConfig(epochs=epochs, patience=epochs, batch_size=500)
+    params = GanTrainConfig(patience=epochs, batch_size=500)
     kinds = {"continuous": CONTINUOUS, "categorical": CATEGORICAL}
 
     started = time.perf_counter()
     transformer = DataTransformer.fit(rows, top_k=30, **kinds)
-    trained = train(transformer.transform(rows), transformer, probe, model=model, params=params, seed=0)
+    trained = train(transformer.transform(rows), transformer, probe, model=model, params=params, epochs=epochs, seed=0)
     ours_fit = time.perf_counter() - started
     layout = ConditionLayout.of(transformer)
     generator = Generator(trained.architecture)

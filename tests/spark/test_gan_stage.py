@@ -28,7 +28,7 @@ from tests.conftest import DEMO_EVENTS, test_config
 from tests.helpers import assert_same_rows
 
 SMALL_GAN = (
-    "gan.max_rows=2000", "gan.holdout_rows=400", "gan.train.epochs=3", "gan.train.batch_size=200",
+    "gan.max_rows=2000", "gan.holdout_rows=400", "gan.epochs=3", "gan.train.batch_size=200",
     "gan.model.generator_dims=[64,64]", "gan.model.critic_dims=[64,64]", "gan.train.probe_rows=400",
     "generate.rows=2500", "generate.batch_rows=400", "generate.quality_rows=1000",
 )  # fmt: skip
@@ -128,7 +128,7 @@ def test_no_training_record_can_be_rebuilt_from_the_artifact(gan_lake: GanLake, 
     assert _reconstructable(rows, continuous, categorical, leaky) >= 1
     # And every JSON list is bounded by the config (levels, modes, epochs), never by the row count.
     longest = max(len(v) for v in _lists(meta))
-    assert longest <= max(cfg.gan.top_k + 2, cfg.gan.mixture.max_modes, cfg.gan.train.epochs, 8)
+    assert longest <= max(cfg.gan.top_k + 2, cfg.gan.mixture.max_modes, cfg.gan.epochs, 8)
 
 
 def _lists(value: object) -> list[list[object]]:
@@ -205,7 +205,7 @@ def test_a_rerun_skips_and_a_tampered_generator_fails_cleanly(gan_lake: GanLake,
 
 def test_data_parallel_training_through_torch_distributor(gan_lake: GanLake, spark: SparkSession) -> None:
     """gan.retrain with 2 local processes (TorchDistributor, gloo all-reduce): a new, loadable version."""
-    cfg = gan_lake.cfg("gan.retrain=true", "gan.train.epochs=1", "gan.train.distributed.processes=2")
+    cfg = gan_lake.cfg("gan.retrain=true", "gan.epochs=1", "gan.train.distributed.processes=2")
     result = execute("train-gan", cfg, spark, run_id="g-dist")
     assert result.status == "succeeded" and result.counts["epochs_run"] == 1
     loaded = store.load(spark, str(gan_lake.root), "g-dist")

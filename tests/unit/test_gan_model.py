@@ -108,9 +108,9 @@ def test_sampling_is_a_function_of_the_seed(fitted: tuple[pd.DataFrame, DataTran
 def test_training_is_deterministic_for_a_seed(fitted: tuple[pd.DataFrame, DataTransformer]) -> None:
     frame, transformer = fitted
     data = transformer.transform(frame)
-    params = GanTrainConfig(epochs=1, batch_size=200, probe_rows=200)
-    one = train(data, transformer, frame.iloc[:300], model=TINY_MODEL, params=params, seed=3)
-    two = train(data, transformer, frame.iloc[:300], model=TINY_MODEL, params=params, seed=3)
+    params = GanTrainConfig(batch_size=200, probe_rows=200)
+    one = train(data, transformer, frame.iloc[:300], model=TINY_MODEL, params=params, epochs=1, seed=3)
+    two = train(data, transformer, frame.iloc[:300], model=TINY_MODEL, params=params, epochs=1, seed=3)
     assert one.state.keys() == two.state.keys()
     assert all(torch.equal(one.state[k], two.state[k]) for k in one.state)
     assert one.history[0].fidelity == two.history[0].fidelity
@@ -140,8 +140,10 @@ def test_a_short_training_run_on_complete_journey_beats_the_untrained_generator(
     continuous, categorical = ["price", "quantity", "hour"], ["store", "dow"]
     transformer = DataTransformer.fit(train_rows, continuous=continuous, categorical=categorical, top_k=20)
     model = GanModelConfig(embedding_dim=32, generator_dims=(64, 64), critic_dims=(64, 64))
-    params = GanTrainConfig(epochs=8, batch_size=250, probe_rows=1000, patience=10)
-    trained = train(transformer.transform(train_rows), transformer, holdout, model=model, params=params, seed=1)
+    params = GanTrainConfig(batch_size=250, probe_rows=1000, patience=10)
+    trained = train(
+        transformer.transform(train_rows), transformer, holdout, model=model, params=params, epochs=8, seed=1
+    )
     layout = ConditionLayout.of(transformer)
     cond = layout.vectors(*layout.draw(len(holdout), np.random.default_rng(9), log_frequency=False))
     spans = flat_spans(transformer)

@@ -1,0 +1,83 @@
+"""Benchmark real-refresh: `recaug refresh` end to end on both real datasets, through the CLI.
+
+For Taobao and Complete Journey (../shared/data, their conf/sources/*.yaml), a fresh lake, one
+`recaug refresh` process each (local[2]); then the evaluation report's rows (metrics.json) are compared
+with gold/eval_metrics of the same run, field by field. ``ratio`` = rows that agree / rows, target 1.0.
+Also recorded: wall seconds per dataset, and NDCG@10 over all users per (variant, model) with the
+interval (the README's headline figures come from here). ``--quick`` runs Complete Journey only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from recaug_spark.config import load_config
+from recaug_spark.session import build_session
+
+TARGET = 1.0
+REPO = Path(__file__).resolve().parents[2]
+FIELDS = ("value", "ci_low", "ci_high", "difference", "diff_ci_low", "diff_ci_high", "lift", "p_value")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or (isinstance(a, float) and math.isnan(a)):
+        return b is None
+    return b is not None and float(a) == float(b)
+
+
+def run(*, quick: bool) -> dict[str, Any]:
+    """Refresh each dataset in a fresh lake and check its report against its table."""
+    sources = ["completejourney"] if quick else ["completejourney", "taobao"]
+    work = Path(tempfile.mkdtemp(prefix="bench-real-refresh-"))
+    result: dict[str, Any] = {}
+    agree = total = 0
+    try:
+        spark = None
+        for source in sources:
+            lake, run_id = work / source, f"bench-{source}"
+            started = time.perf_counter()
+            out = subprocess.run(
+                [str(Path(sys.executable).parent / "recaug"), "refresh", "--conf", f"conf/sources/{source}.yaml",
+                 "--lake", str(lake), "--set", "spark.master=local[2]", "--set", "spark.ui_enabled=false",
+                 "--run-id", run_id],
+                cwd=REPO, capture_output=True, text=True,
+            )  # fmt: skip
+            if out.returncode != 0:
+                raise RuntimeError(f"refresh on {source} failed: {out.stderr.strip().splitlines()[-1]}")
+            result[f"{source}_seconds"] = round(time.perf_counter() - started, 1)
+            if spark is None:
+                spark = build_session(load_config([], ["spark.master=local[1]", "spark.ui_enabled=false"]).spark)
+            table = spark.read.format("delta").load(str(lake / "gold/eval_metrics")).where(f"run_id = '{run_id}'")
+            rows = [r.asDict() for r in table.collect()]
+            report = json.loads((lake / "reports" / run_id / "metrics.json").read_text())["metrics"]
+            by_key = {(m["variant"], m["model"], m["segment"], m["metric"], m["k"]): m for m in report}
+            for row in rows:
+                mine = by_key.get((row["variant"], row["model"], row["segment"], row["metric"], row["k"]))
+                total += 1
+                agree += mine is not None and all(_same(row[f], mine[f]) for f in FIELDS)
+            total += max(0, len(report) - len(rows))  # report rows the table lacks count as disagreements
+            result[f"{source}_ndcg@10_all"] = {
+                f"{r['variant']}/{r['model']}": [round(r["value"], 4), round(r["ci_low"], 4), round(r["ci_high"], 4)]
+                for r in rows
+                if r["metric"] == "ndcg" and r["k"] == 10 and r["segment"] == "all"
+            }
+        ratio = agree / max(total, 1)
+        return {
+            "ratio": round(ratio, 6),
+            "target": TARGET,
+            "passed": ratio >= TARGET and total > 0,
+            "rows_compared": total,
+            **result,
+            "summary": f"{agree:,} of {total:,} report rows equal gold/eval_metrics; "
+            + ", ".join(f"{s} {result[f'{s}_seconds']} s" for s in sources),
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
