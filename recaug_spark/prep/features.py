@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame, Window
@@ -64,13 +65,18 @@ def item_features(train: DataFrame) -> DataFrame:
     return stats.withColumn("view_to_purchase", conversion).withColumn("price_percentile_in_category", percentile)
 
 
+def event_weight(weights: Mapping[str, float]) -> Column:
+    """The feedback weight of each row's ``event_type`` (0 for a type without one)."""
+    table = F.create_map(*[F.lit(x) for pair in sorted(weights.items()) for x in pair])
+    return F.coalesce(F.try_element_at(table, F.col("event_type")), F.lit(0.0))
+
+
 def feedback(train: DataFrame, cfg: FeedbackConfig, *, as_of: datetime) -> DataFrame:
     """Implicit feedback per (user, item): sum of event weights, each decayed by 0.5^(age / half_life).
 
     Ages are measured in days before ``as_of`` (the end of the training period).
     """
-    weights = F.create_map(*[F.lit(x) for pair in sorted(cfg.weights.items()) for x in pair])
-    weight = F.coalesce(F.try_element_at(weights, F.col("event_type")), F.lit(0.0))
+    weight = event_weight(cfg.weights)
     if cfg.half_life_days is not None:
         age_days = (F.lit(as_of).cast("long") - F.col("ts").cast("long")) / SECONDS_PER_DAY
         weight = weight * F.pow(F.lit(0.5), age_days / cfg.half_life_days)

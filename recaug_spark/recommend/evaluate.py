@@ -23,7 +23,8 @@ from pyspark.sql import types as T
 
 from recaug_spark.augment.frames import keys_of
 from recaug_spark.config import EvaluateConfig
-from recaug_spark.prep import split
+from recaug_spark.prep import features, split
+from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import models, ranking
 from recaug_spark.recommend.bootstrap import PairedDifference, poisson_partial_sums, poisson_summary
 from recaug_spark.recommend.ranking import RELEVANT
@@ -32,35 +33,29 @@ SEGMENTS = ("all", "warm", "cold", "cold_items")
 REAL = "real"
 
 
-def interactions(events: DataFrame, weights: Mapping[str, float], factor: float = 1.0) -> DataFrame:
-    """``(user_id, item_id, strength)``: the sum of event weights (times ``factor``) per pair, > 0."""
-    table = F.create_map(*[F.lit(x) for pair in sorted(weights.items()) for x in pair])
-    weight = F.coalesce(F.try_element_at(table, F.col("event_type")), F.lit(0.0)) * F.lit(float(factor))
-    summed = events.groupBy("user_id", "item_id").agg(F.sum(weight).alias("strength"))
-    return summed.where(F.col("strength") > 0)
+# The extra tables each variant adds to the real training events.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "real": (),
+    "real+augmented": ("augmented",),
+    "real+synthetic": ("synthetic",),
+    "real+both": ("augmented", "synthetic"),
+}
 
 
 def variant_interactions(
     variant: str, real: DataFrame, extra: Mapping[str, DataFrame], conf: EvaluateConfig, weights: Mapping[str, float]
 ) -> DataFrame:
-    """The training interactions of one variant (real events plus the variant's weighted extra rows)."""
+    """``(user_id, item_id, strength)`` of one variant: the sum of event weights per pair (> 0), the real
+    events at 1, the variant's extra rows (NEEDS) times ``augmented_weight`` / ``synthetic_weight``."""
+    factors = {"augmented": conf.augmented_weight, "synthetic": conf.synthetic_weight}
     parts = [real.select("user_id", "item_id", "event_type", F.lit(1.0).alias("_f"))]
-    if variant in ("real+augmented", "real+both"):
-        parts.append(
-            extra["augmented"].select("user_id", "item_id", "event_type", F.lit(conf.augmented_weight).alias("_f"))
-        )
-    if variant in ("real+synthetic", "real+both"):
-        parts.append(
-            extra["synthetic"].select("user_id", "item_id", "event_type", F.lit(conf.synthetic_weight).alias("_f"))
-        )
-    union = parts[0]
-    for part in parts[1:]:
-        union = union.unionByName(part)
-    table = F.create_map(*[F.lit(x) for pair in sorted(weights.items()) for x in pair])
-    weight = F.coalesce(F.try_element_at(table, F.col("event_type")), F.lit(0.0)) * F.col("_f")
-    summed = (
-        union.where(F.col("item_id").isNotNull()).groupBy("user_id", "item_id").agg(F.sum(weight).alias("strength"))
-    )
+    parts += [
+        extra[name].select("user_id", "item_id", "event_type", F.lit(factors[name]).alias("_f"))
+        for name in NEEDS[variant]
+    ]
+    weight = features.event_weight(weights) * F.col("_f")
+    rows = union_by_name(parts).where(F.col("item_id").isNotNull())
+    summed = rows.groupBy("user_id", "item_id").agg(F.sum(weight).alias("strength"))
     return summed.where(F.col("strength") > 0)
 
 
@@ -155,9 +150,7 @@ def bootstrap(
                 *[F.col(f"r.m{i}").alias(f"b{i}") for i in range(m)],
             )
         )  # fmt: skip
-    rows = parts[0]
-    for part in parts[1:]:
-        rows = rows.unionByName(part)
+    rows = union_by_name(parts)
     schema = T.StructType(
         [T.StructField("key", T.StringType()), T.StructField("b", T.IntegerType()), T.StructField("w", T.DoubleType())]
         + [T.StructField(f"s{i}", T.DoubleType()) for i in range(m)]

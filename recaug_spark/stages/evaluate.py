@@ -27,6 +27,7 @@ from recaug_spark.config import RecaugConfig
 from recaug_spark.errors import InputError
 from recaug_spark.lake import Lake
 from recaug_spark.prep import split
+from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import evaluate as ev
 from recaug_spark.recommend import ranking
 from recaug_spark.report.evaluation import write_evaluation_report
@@ -38,12 +39,6 @@ log = logging.getLogger(__name__)
 EXTRA = {
     "augmented": (GOLD_AUGMENTED, "aug_run_id", "augment_run"),
     "synthetic": (GOLD_SYNTHETIC, "gen_run_id", "generate_run"),
-}
-NEEDS = {
-    "real": (),
-    "real+augmented": ("augmented",),
-    "real+synthetic": ("synthetic",),
-    "real+both": ("augmented", "synthetic"),
 }
 
 
@@ -62,7 +57,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     )
     test = splits.where(F.col("split") == split.TEST)
     extra, used_runs, skipped = _extra_inputs(lake, cfg)
-    variants = [v for v in conf.variants if all(n in extra for n in NEEDS[v])]
+    variants = [v for v in conf.variants if all(n in extra for n in ev.NEEDS[v])]
     seen = real.select("user_id", "item_id").distinct().persist(StorageLevel.MEMORY_AND_DISK)
     relevant = ev.relevant_sets(test, seen, exclude_seen=conf.exclude_seen).persist(StorageLevel.MEMORY_AND_DISK)
     users = relevant.select("user_id").distinct()
@@ -82,10 +77,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
                 frames.append(scored.select(F.lit(variant).alias("variant"), F.lit(model).alias("model"), "*"))
                 coverage_rows += _coverage(recs, relevant, conf.ks, catalogue, variant=variant, model=model)
             log.info("evaluate: %s trained and ranked", variant)
-        per_user = frames[0]
-        for frame in frames[1:]:
-            per_user = per_user.unionByName(frame)
-        per_user = per_user.persist(StorageLevel.MEMORY_AND_DISK)
+        per_user = union_by_name(frames).persist(StorageLevel.MEMORY_AND_DISK)
         names = ranking.metric_names(conf.ks)
         summaries = ev.bootstrap(
             per_user, names, variants, seed=cfg.run.seed, resamples=conf.bootstrap_resamples, confidence=conf.confidence
@@ -136,7 +128,7 @@ def _extra_inputs(lake: Lake, cfg: RecaugConfig) -> tuple[dict[str, DataFrame], 
         if name == "synthetic":  # the model version behind the synthetic rows, for the report
             first = found[name].select("generator_version").first()
             runs["generator_version"] = first[0] if first else "none"
-    skipped = [v for v in cfg.evaluate.variants if not all(n in found for n in NEEDS[v])]
+    skipped = [v for v in cfg.evaluate.variants if not all(n in found for n in ev.NEEDS[v])]
     return found, runs, skipped
 
 
