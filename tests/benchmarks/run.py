@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python -m tests.benchmarks.run [--only NAME] [--quick]`` (``make bench``).
 
 Each ``bench_<name>.py`` has ``run(*, quick: bool) -> dict`` returning at least ``ratio``, ``target`` and
-``passed``; this runner adds ``name``, writes ``bench-results/<name>.json`` and prints one summary line.
+``passed`` (or ``skipped`` with the reason, e.g. no GPU); this runner adds ``name``, writes
+``bench-results/<name>.json`` and prints one summary line.
 Ratios are measured side by side in one process, on the same data, so machine noise cancels.
 """
 
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         result = {"name": name, **module.run(quick=args.quick), "quick": args.quick}
         result["bench_seconds"] = round(time.perf_counter() - started, 1)
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+        if "skipped" in result:
+            print(f"SKIP {name}: {result['skipped']}")
+            continue
         verdict = "PASS" if result["passed"] else "FAIL"
         print(f"{verdict} {name}: ratio {result['ratio']:.3f} (target {result['target']}) {result.get('summary', '')}")
         if not result["passed"]:
