@@ -5,7 +5,7 @@ BENCH ?=
 QUICK ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup jars demo test lint format bench clean
+.PHONY: setup jars demo test lint format bench dist cluster-test clean
 
 setup:  ## create the environment, install, resolve the Delta jars (idempotent)
 	@scripts/setup.sh
@@ -30,6 +30,12 @@ format:
 
 bench: setup  ## benchmarks under tests/benchmarks (BENCH=<name>, QUICK=1 for the quick variants)
 	@$(PY) -m tests.benchmarks.run $(if $(BENCH),--only $(BENCH)) $(if $(QUICK),--quick)
+
+dist: setup  ## dist/recaug_spark-<version>.zip for --py-files + dist/recaug-env.tar.gz (venv-pack) for --archives
+	@$(PY) scripts/dist.py --env
+
+cluster-test: setup  ## a real standalone cluster on 127.0.0.1 (master + 2 one-core workers): refresh vs local mode
+	@$(PY) -m pytest -q tests/e2e/test_cluster.py
 
 clean:
 	rm -rf lakehouse bench-results build dist *.egg-info .pytest_cache .ruff_cache

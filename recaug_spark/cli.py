@@ -2,7 +2,8 @@
 
 Stages live in their own modules (``recaug_spark.stages.<name>``) with ``run(spark, cfg, lake, ctx) ->
 StageResult``; pipeline.py dispatches and records the run in gold/pipeline_runs. Errors a user
-can cause are printed as one line on stderr with exit code 2; anything else exits 1.
+can cause are printed as one line on stderr with exit code 2; a refresh of the same input already
+running exits 75 (try again later); anything else exits 1.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import sys
 from collections.abc import Sequence
 
 from recaug_spark import __version__
-from recaug_spark.config import load_config
-from recaug_spark.errors import RecaugError
+from recaug_spark.config import REFRESH_ORDER, load_config
+from recaug_spark.errors import LockedError, RecaugError
 from recaug_spark.pipeline import STAGES, execute, require_built, stage_named
 from recaug_spark.session import build_session
 
 log = logging.getLogger("recaug_spark")
 
-EXIT_OK, EXIT_FAILED, EXIT_USER_ERROR = 0, 1, 2
+# 75 is EX_TEMPFAIL (sysexits.h): "try again later", for schedulers that retry on it.
+EXIT_OK, EXIT_FAILED, EXIT_USER_ERROR, EXIT_LOCKED = 0, 1, 2, 75
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--lake", metavar="PATH", help="lake root (same as --set lake.root=PATH)")
         p.add_argument("--run-id", metavar="ID", help="run id recorded in gold/pipeline_runs (default: time + random)")
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
+        if stage.name == "refresh":
+            which = p.add_mutually_exclusive_group()
+            which.add_argument("--from", dest="from_stage", choices=REFRESH_ORDER, help="start at this stage")
+            which.add_argument("--only", choices=REFRESH_ORDER, help="run this stage alone")
     return parser
 
 
@@ -67,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return run_stage(args.stage, args)
+    except LockedError as exc:
+        print(f"recaug {args.stage}: locked: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except RecaugError as exc:
         print(f"recaug {args.stage}: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -83,7 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_stage(stage_name: str, args: argparse.Namespace) -> int:
     """Load the config (before anything else: a config error touches no table), build the session, run."""
-    cfg = load_config(args.conf, args.overrides, lake_root=args.lake)
+    overrides = list(args.overrides)
+    for key in ("from_stage", "only"):  # refresh's --from / --only are its config keys
+        if getattr(args, key, None):
+            overrides.append(f"refresh.{key}={getattr(args, key)}")
+    cfg = load_config(args.conf, overrides, lake_root=args.lake)
     require_built(stage_named(stage_name))
     spark = build_session(cfg.spark, app_name=f"recaug-{stage_name}")
     result = execute(stage_name, cfg, spark, run_id=args.run_id)

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -87,6 +88,10 @@ class LakeConfig(Frozen):
     """Where the lake lives. Tables are Delta directories under ``root`` (see lake.py)."""
 
     root: PathStr = "./lakehouse"
+    max_attempts: int = Field(
+        5, ge=1, description="tries of a stage that lost a Delta commit race to a concurrent writer"
+    )
+    retry_base_seconds: float = Field(1.0, ge=0, description="first backoff after a lost race (doubles, +-50% jitter)")
 
 
 class SparkConfig(Frozen):
@@ -883,6 +888,68 @@ class EvaluateConfig(Frozen):
         return self
 
 
+class MaintainConfig(Frozen):
+    """Stage maintain: compact small files (OPTIMIZE, optionally Z-ORDER) and delete old ones (VACUUM)."""
+
+    tables: tuple[str, ...] | None = Field(None, description="tables to maintain (None = every lake table present)")
+    optimize: bool = True
+    zorder_by_user: bool = Field(False, description="Z-ORDER by user_id the tables that have it")
+    retention_hours: float = Field(168.0, ge=0, description="VACUUM keeps files younger than this (7 days)")
+    allow_short_retention: bool = Field(
+        False, description="permit retention_hours < 168 (breaks time travel and readers older than it)"
+    )
+    listing_parallelism: int | None = Field(
+        None, ge=1, description="tasks VACUUM lists files with (None = 4 x the default parallelism)"
+    )
+
+    @model_validator(mode="after")
+    def _retention(self) -> MaintainConfig:
+        if self.retention_hours < SAFE_RETENTION_HOURS and not self.allow_short_retention:
+            raise ValueError(
+                f"retention_hours {self.retention_hours:g} is shorter than {SAFE_RETENTION_HOURS:g} hours (7 days):"
+                " files that running readers or time travel still need would be deleted; set"
+                " maintain.allow_short_retention=true to allow it"
+            )
+        return self
+
+
+SAFE_RETENTION_HOURS = 168.0
+
+REFRESH_ORDER: tuple[str, ...] = ("ingest", "preprocess", "split", "augment", "train-gan", "generate", "evaluate")
+RefreshStage = Literal["ingest", "preprocess", "split", "augment", "train-gan", "generate", "evaluate"]
+
+
+class RefreshConfig(Frozen):
+    """Stage refresh: which of the pipeline's stages run (``recaug refresh --from STAGE`` / ``--only STAGE``)."""
+
+    from_stage: RefreshStage | None = Field(None, description="start at this stage (the ones before it are left alone)")
+    only: RefreshStage | None = Field(None, description="run this stage alone")
+    lock_timeout_seconds: float = Field(
+        0, ge=0, description="wait this long for a running refresh of the same input (0 = exit at once)"
+    )
+    lock_lease_seconds: float = Field(
+        600, gt=0, description="a refresh lock without a heartbeat for this long is stale (its holder died)"
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RefreshConfig:
+        if self.from_stage is not None and self.only is not None:
+            raise ValueError("give --from or --only, not both")
+        return self
+
+    def stages(self) -> tuple[str, ...]:
+        """The stages this refresh runs, in pipeline order.
+
+        Example:
+            >>> RefreshConfig(from_stage="generate").stages()
+            ('generate', 'evaluate')
+        """
+        if self.only is not None:
+            return (self.only,)
+        start = REFRESH_ORDER.index(self.from_stage) if self.from_stage else 0
+        return REFRESH_ORDER[start:]
+
+
 class RecaugConfig(Frozen):
     """The whole validated configuration of one run."""
 
@@ -896,6 +963,8 @@ class RecaugConfig(Frozen):
     gan: GanConfig = GanConfig()
     generate: GenerateConfig = GenerateConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
+    maintain: MaintainConfig = MaintainConfig()
+    refresh: RefreshConfig = RefreshConfig()
     source: SourceConfig
 
     def config_hash(self) -> str:
@@ -940,9 +1009,10 @@ class Layer:
     origin: str
 
 
-def default_conf_dir() -> Path:
-    """The packaged conf directory (``conf/`` at the repo root is a link to it)."""
-    return Path(str(resources.files("recaug_spark") / "conf"))
+def default_conf_dir() -> Traversable:
+    """The packaged conf directory (``conf/`` at the repo root is a link to it); a Traversable, so it
+    reads the same from an installed package and from the zip shipped with ``--py-files``."""
+    return resources.files("recaug_spark") / "conf"
 
 
 def parse_value(text: str) -> Any:
@@ -960,9 +1030,9 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def read_layer(path: str | Path) -> Layer:
+def read_layer(path: str | Path | Traversable) -> Layer:
     """Read one YAML file as a layer; a missing file or bad YAML is a ConfigError naming the file."""
-    p = Path(path)
+    p = path if isinstance(path, Traversable) else Path(path)
     if not p.is_file():
         raise ConfigError("--conf", f"no such config file: {p}", None)
     try:
@@ -1133,7 +1203,7 @@ def load_config(
     Raises:
         ConfigError: naming the dotted key and the file it came from.
     """
-    directory = Path(conf_dir) if conf_dir else default_conf_dir()
+    directory: Path | Traversable = Path(conf_dir) if conf_dir else default_conf_dir()
     layers = [read_layer(directory / "base.yaml")]
     if include_local and (directory / "local.yaml").is_file():
         layers.append(read_layer(directory / "local.yaml"))

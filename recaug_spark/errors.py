@@ -48,5 +48,9 @@ class ArtifactError(RecaugError):
     """A model artifact is missing, tampered with or does not match the data."""
 
 
+class LockedError(RecaugError):
+    """Another process holds the lock this run needs (a refresh of the same input is running)."""
+
+
 class StageNotBuiltError(RecaugError):
     """The stage exists in the CLI contract but is not implemented yet."""

@@ -9,10 +9,12 @@ every table's rows as they were.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+from delta import exceptions as delta_errors
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
@@ -20,7 +22,37 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from recaug_spark import faults
+
 log = logging.getLogger(__name__)
+
+
+# Delta's optimistic-concurrency conflicts: another writer committed first; the work can be redone.
+CONCURRENT_MODIFICATION: tuple[type[BaseException], ...] = (
+    delta_errors.DeltaConcurrentModificationException,
+    delta_errors.ConcurrentWriteException,
+    delta_errors.MetadataChangedException,
+    delta_errors.ProtocolChangedException,
+    delta_errors.ConcurrentAppendException,
+    delta_errors.ConcurrentDeleteReadException,
+    delta_errors.ConcurrentDeleteDeleteException,
+    delta_errors.ConcurrentTransactionException,
+)
+
+
+def is_concurrent_modification(error: BaseException) -> bool:
+    """Whether ``error`` is (or wraps) a Delta concurrent-modification conflict.
+
+    Example:
+        >>> is_concurrent_modification(RuntimeError("io.delta.exceptions.ConcurrentAppendException: ..."))
+        True
+        >>> is_concurrent_modification(ValueError("bad row"))
+        False
+    """
+    if isinstance(error, CONCURRENT_MODIFICATION):
+        return True
+    text = str(error)[:4000]
+    return any(f"io.delta.exceptions.{kind.__name__}" in text for kind in CONCURRENT_MODIFICATION)
 
 
 @dataclass(frozen=True)
@@ -67,6 +99,10 @@ class Lake:
         """Whether ``table`` is a Delta table already."""
         return DeltaTable.isDeltaTable(self.spark, self.path(table))
 
+    def has_rows(self, table: str, column: str, value: str) -> bool:
+        """Whether ``table`` exists and has a row whose ``column`` is ``value`` (e.g. a run's partition)."""
+        return self.exists(table) and bool(self.read(table).where(F.col(column) == value).head(1))
+
     def read(self, table: str) -> DataFrame:
         """The current snapshot of ``table``."""
         return self.spark.read.format("delta").load(self.path(table))
@@ -83,13 +119,20 @@ class Lake:
         return {t: v for t, v in found.items() if v is not None}
 
     def ensure(self, table: str, schema: T.StructType, partition_by: Sequence[str] = ()) -> DeltaTable:
-        """Create ``table`` with ``schema`` unless it exists; return it."""
+        """Create ``table`` with ``schema`` unless it exists (or another writer creates it at the same
+        time); return it."""
         if self.exists(table):
             return DeltaTable.forPath(self.spark, self.path(table))
         builder = DeltaTable.createIfNotExists(self.spark).location(self.path(table)).addColumns(schema)
         if partition_by:
             builder = builder.partitionedBy(*partition_by)
-        return builder.execute()
+        try:
+            with committing(table):
+                return builder.execute()
+        except Exception as error:  # two writers creating it at once: the other one's table will do
+            if is_concurrent_modification(error) and self.exists(table):
+                return DeltaTable.forPath(self.spark, self.path(table))
+            raise
 
     def insert_new(
         self,
@@ -131,7 +174,8 @@ class Lake:
             new = unique.join(self.read(table).select(*columns), columns, "left_anti")
             new = new.repartition(*partition_by) if partition_by else new
         new = new.select(*[F.lit(constants[c]).alias(c) if c in constants else c for c in schema.fieldNames()])
-        new.observe(inserted, count).write.format("delta").mode("append").save(self.path(table))
+        with committing(table):
+            new.observe(inserted, count).write.format("delta").mode("append").save(self.path(table))
         return InsertCounts(distinct=int(distinct.get["rows"]), inserted=int(inserted.get["rows"]))
 
     def overwrite(self, table: str, rows: DataFrame, *, partition_by: Sequence[str] = ()) -> None:
@@ -140,7 +184,8 @@ class Lake:
         writer = rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
         if partition_by:
             writer = writer.partitionBy(*partition_by)
-        writer.save(self.path(table))
+        with committing(table):
+            writer.save(self.path(table))
 
     def replace_where(self, table: str, rows: DataFrame, condition: str, *, merge_schema: bool = False) -> int:
         """Atomically replace the rows of ``table`` matching ``condition`` (SQL) with ``rows``, which
@@ -148,12 +193,14 @@ class Lake:
         newest dates, or one run's partition) of a table whose other rows stay valid. ``merge_schema``
         lets ``rows`` add columns."""
         writer = rows.write.format("delta").mode("overwrite").option("replaceWhere", condition)
-        writer.option("mergeSchema", str(merge_schema).lower()).save(self.path(table))
+        with committing(table):
+            writer.option("mergeSchema", str(merge_schema).lower()).save(self.path(table))
         return self.last_written_rows(table)
 
     def delete_where(self, table: str, condition: str | Column) -> int:
         """Delete the rows of ``table`` matching ``condition`` (SQL or a Column); returns how many were deleted."""
-        DeltaTable.forPath(self.spark, self.path(table)).delete(condition)
+        with committing(table):
+            DeltaTable.forPath(self.spark, self.path(table)).delete(condition)
         return self._last_metric(table, "numDeletedRows")
 
     def keep_newest_runs(self, table: str, run_column: str, keep: int, *, order_by: str = "ingested_at") -> int:
@@ -196,7 +243,8 @@ class Lake:
     def append(self, table: str, rows: DataFrame, *, schema: T.StructType) -> None:
         """Append ``rows`` as they are (for append-only logs such as the run registry)."""
         self.ensure(table, schema)
-        rows.select(*schema.fieldNames()).write.format("delta").mode("append").save(self.path(table))
+        with committing(table):
+            rows.select(*schema.fieldNames()).write.format("delta").mode("append").save(self.path(table))
 
     def upsert(
         self,
@@ -216,13 +264,14 @@ class Lake:
         target = self.ensure(table, schema, partition_by)
         match = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
         changed = " OR ".join(_differs(c, schema[c].dataType) for c in compare)
-        metrics = (
-            target.alias("t")
-            .merge(rows.select(*schema.fieldNames()).alias("s"), match)
-            .whenMatchedUpdateAll(condition=changed)
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
+        with committing(table):
+            metrics = (
+                target.alias("t")
+                .merge(rows.select(*schema.fieldNames()).alias("s"), match)
+                .whenMatchedUpdateAll(condition=changed)
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
         return self._counts(metrics)
 
     @staticmethod
@@ -232,6 +281,14 @@ class Lake:
             return MergeCounts(0, 0)
         values = row.asDict()
         return MergeCounts(int(values.get("num_inserted_rows", 0)), int(values.get("num_updated_rows", 0)))
+
+
+@contextmanager
+def committing(table: str) -> Iterator[None]:
+    """Marks one Delta commit of ``table``: the crash hook's points just before and just after it."""
+    faults.commit_point("before", table)
+    yield
+    faults.commit_point("after", table)
 
 
 def _differs(column: str, data_type: T.DataType) -> str:

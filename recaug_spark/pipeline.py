@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import importlib
 import logging
+import random
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
 
+from recaug_spark import faults
 from recaug_spark.config import RecaugConfig
 from recaug_spark.errors import ConfigError, StageNotBuiltError
-from recaug_spark.lake import Lake
+from recaug_spark.lake import Lake, is_concurrent_modification
 from recaug_spark.runs import FAILED, RUNNING, RunContext, StageResult, new_run_id, record
 
 log = logging.getLogger(__name__)
@@ -83,7 +87,18 @@ STAGES: tuple[Stage, ...] = (
         ("evaluate", "preprocess", "run"),
     ),
     Stage(
-        "refresh", "all of the above in order (incremental and resumable: issue #7)", "recaug_spark.stages.refresh", 6
+        "refresh",
+        "all of the above in order, incrementally; resumes a refresh that died",
+        "recaug_spark.stages.refresh",
+        7,
+        ("source",),  # the refresh's identity: two refreshes of the same source are the same job
+    ),
+    Stage(
+        "maintain",
+        "OPTIMIZE (optionally Z-ORDER by user_id) and VACUUM the lake's tables",
+        "recaug_spark.stages.maintain",
+        7,
+        ("maintain",),
     ),
 )
 
@@ -129,17 +144,48 @@ def execute(stage_name: str, cfg: RecaugConfig, spark: SparkSession, *, run_id: 
     )
     lake = Lake(spark, cfg.lake.root)
     log.info("%s: run %s, lake %s, master %s", stage.name, ctx.run_id, lake.root, spark.sparkContext.master)
-    record(lake, ctx, StageResult(status=RUNNING), finished=False)
+    faults.entering(stage.name)
     try:
-        result: StageResult = stage_run(spark, cfg, lake, ctx)
-    except BaseException as exc:
+        record(lake, ctx, StageResult(status=RUNNING), finished=False)
         try:
-            record(lake, ctx, StageResult(status=FAILED, message=f"{type(exc).__name__}: {exc}"))
-        except Exception:  # the original error matters more than a failed registry write
-            log.exception("could not record the failure of run %s", ctx.run_id)
-        raise
-    record(lake, ctx, result)
+            result: StageResult = _with_retries(stage_run, spark, cfg, lake, ctx)
+        except BaseException as exc:
+            try:
+                record(lake, ctx, StageResult(status=FAILED, message=f"{type(exc).__name__}: {exc}"))
+            except Exception:  # the original error matters more than a failed registry write
+                log.exception("could not record the failure of run %s", ctx.run_id)
+            raise
+        record(lake, ctx, result)
+    finally:
+        faults.leaving(stage.name)
     seconds = (datetime.now(UTC) - started).total_seconds()
     note = f": {result.message}" if result.message else ""
     log.info("%s: %s in %.1f s (run %s)%s", stage.name, result.status, seconds, ctx.run_id, note)
     return result
+
+
+def _with_retries(
+    stage_run: Callable[[SparkSession, RecaugConfig, Lake, RunContext], StageResult],
+    spark: SparkSession,
+    cfg: RecaugConfig,
+    lake: Lake,
+    ctx: RunContext,
+) -> StageResult:
+    """Run the stage; when it loses a Delta commit race (another writer committed first), run it again
+    after an exponential backoff with jitter. Safe because every stage is idempotent: a rerun reads the
+    tables as they are now, the winner's rows included. Refresh is not retried as a whole: its stages are.
+    """
+    attempts = 1 if ctx.stage == "refresh" else cfg.lake.max_attempts
+    jitter = random.Random(f"{ctx.run_id}:{ctx.stage}")
+    for attempt in range(1, attempts + 1):
+        try:
+            return stage_run(spark, cfg, lake, ctx)
+        except Exception as error:
+            if attempt == attempts or not is_concurrent_modification(error):
+                raise
+            delay = cfg.lake.retry_base_seconds * 2 ** (attempt - 1) * jitter.uniform(0.5, 1.5)
+            first = (str(error).strip().splitlines() or [""])[0][:300]
+            log.warning("%s: a concurrent writer won a commit (%s); attempt %d of %d in %.1f s",
+                        ctx.stage, first, attempt + 1, attempts, delay)  # fmt: skip
+            time.sleep(delay)
+    raise AssertionError("unreachable")

@@ -79,10 +79,11 @@ def record(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool =
 
 
 def latest(lake: Lake) -> DataFrame:
-    """One row per (run_id, stage): its latest status row (an ended row wins over ``running``)."""
+    """One row per (run_id, stage): its latest status row (the latest attempt; within it, an ended row wins
+    over ``running``)."""
     runs = lake.read(PIPELINE_RUNS)
     order = Window.partitionBy("run_id", "stage").orderBy(
-        F.col("finished_at").desc_nulls_last(), F.col("status") == RUNNING
+        F.col("started_at").desc(), F.col("finished_at").desc_nulls_last(), F.col("status") == RUNNING
     )
     return runs.withColumn("_n", F.row_number().over(order)).where("_n = 1").drop("_n")
 
@@ -97,3 +98,12 @@ def last_succeeded(lake: Lake, stage: str) -> Row | None:
         return None
     done = lake.read(PIPELINE_RUNS).where((F.col("stage") == stage) & (F.col("status") == SUCCEEDED))
     return done.orderBy(F.col("finished_at").desc(), F.col("run_id").desc()).first()
+
+
+def unchanged_since_success(lake: Lake, stage: str, *, inputs: Mapping[str, int], config_hash: str) -> Row | None:
+    """The last successful run of ``stage`` when it read exactly ``inputs`` with the same config hash:
+    its output still stands (the caller checks that the output is still there), so the stage can skip."""
+    previous = last_succeeded(lake, stage)
+    if previous is None or previous.config_hash != config_hash:
+        return None
+    return previous if dict(previous.input_versions or {}) == dict(inputs) else None

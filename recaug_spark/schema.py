@@ -24,6 +24,13 @@ SILVER_SPLIT = "silver/split"
 GOLD_AUGMENTED = "gold/augmented_events"
 GOLD_SYNTHETIC = "gold/synthetic_events"
 GOLD_EVAL = "gold/eval_metrics"
+LOCKS = "gold/locks"
+# Every Delta table of the lake layout, in pipeline order (what `recaug maintain` looks after).
+LAKE_TABLES = (
+    BRONZE_EVENTS, BRONZE_ITEMS, BRONZE_USERS, BRONZE_QUARANTINE, BRONZE_FILES,
+    SILVER_EVENTS, SILVER_STATS, SILVER_USER_FEATURES, SILVER_ITEM_FEATURES, SILVER_FEEDBACK, SILVER_SPLIT,
+    GOLD_AUGMENTED, GOLD_SYNTHETIC, GOLD_EVAL, PIPELINE_RUNS, LOCKS,
+)  # fmt: skip
 
 _STRING_MAP = T.MapType(T.StringType(), T.StringType())
 
@@ -96,6 +103,21 @@ INGESTED_FILES = T.StructType(
         T.StructField("modification_time", T.LongType(), False),
         T.StructField("batch_id", T.StringType(), False),
         T.StructField("ingested_at", T.TimestampType(), False),
+    ]
+)
+
+# gold/locks: one row per held lock (locks.py); ``beats`` counts heartbeats, so a takeover can tell
+# whether the row it judged stale is still the row it replaces.
+LOCKS_SCHEMA = T.StructType(
+    [
+        T.StructField("lock_key", T.StringType(), False),
+        T.StructField("owner", T.StringType(), False),
+        T.StructField("token", T.StringType(), False),
+        T.StructField("host", T.StringType(), False),
+        T.StructField("pid", T.LongType(), False),
+        T.StructField("acquired_at", T.TimestampType(), False),
+        T.StructField("heartbeat_at", T.TimestampType(), False),
+        T.StructField("beats", T.LongType(), False),
     ]
 )
 

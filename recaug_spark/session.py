@@ -76,7 +76,7 @@ def session_conf(cfg: SparkConfig, *, local: bool) -> dict[str, str]:
         "spark.executor.extraJavaOptions": JIT_HUGE_METHODS,
     }
     if local:
-        log4j = default_conf_dir() / "log4j2.properties"
+        log4j = Path(str(default_conf_dir() / "log4j2.properties"))  # local mode: an installed package
         conf |= {
             "spark.master": cfg.master or "local[*]",
             "spark.driver.memory": cfg.driver_memory,

@@ -100,3 +100,25 @@ def demo_split_lake(spark: object, tmp_path_factory: pytest.TempPathFactory) -> 
     for stage in ("ingest", "preprocess", "split"):
         execute(stage, cfg, spark)
     return root
+
+
+# A small demo shop through a whole refresh: 2,000 events over 20 days, a 1-epoch GAN, popularity
+# only, 20 bootstrap resamples (tests/spark/test_refresh.py, tests/e2e/test_cluster.py).
+REFRESH_FAST = (
+    "source.events=2000", "source.days=20",
+    "gan.epochs=1", "gan.max_rows=600", "gan.holdout_rows=100", "gan.train.probe_rows=100",
+    "generate.rows=400", "generate.quality_rows=100",
+    "evaluate.models=[popularity]", "evaluate.bootstrap_resamples=20", "evaluate.ks=[5]",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def reference_refresh(spark: object, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake after one uninterrupted refresh of REFRESH_FAST (run id ``ref``), built once."""
+    from recaug_spark.pipeline import execute
+    from recaug_spark.runs import SUCCEEDED
+
+    root = tmp_path_factory.mktemp("refresh") / "reference"
+    result = execute("refresh", test_config(*REFRESH_FAST, lake=root), spark, run_id="ref")
+    assert result.status == SUCCEEDED
+    return root

@@ -69,7 +69,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
             and previous.config_hash == ctx.config_hash
             and (previous.row_counts or {}).get("train_fingerprint") == counts["train_fingerprint"]
             and (previous.row_counts or {}).get("train_rows") == counts["train_rows"]
-            and _has_run(lake, previous.run_id)
+            and lake.has_rows(GOLD_AUGMENTED, RUN, previous.run_id)
         ):
             message = f"training rows and config unchanged since run {previous.run_id}: its augmentation stands"
             return StageResult(
@@ -240,10 +240,6 @@ def _lineage(ctx: RunContext) -> list[Column]:
         F.lit(ctx.run_id).alias(RUN),
         F.lit(True).alias("is_synthetic"),
     ]
-
-
-def _has_run(lake: Lake, run_id: str) -> bool:
-    return lake.exists(GOLD_AUGMENTED) and bool(lake.read(GOLD_AUGMENTED).where(F.col(RUN) == run_id).head(1))
 
 
 def _per_op(lake: Lake, run_id: str) -> dict[str, int]:

@@ -31,11 +31,12 @@ from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import evaluate as ev
 from recaug_spark.recommend import ranking
 from recaug_spark.report.evaluation import write_evaluation_report
-from recaug_spark.runs import RunContext, StageResult
+from recaug_spark.runs import SKIPPED, RunContext, StageResult, unchanged_since_success
 from recaug_spark.schema import EVAL_METRICS, GOLD_AUGMENTED, GOLD_EVAL, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
 
 log = logging.getLogger(__name__)
 
+INPUTS = (SILVER_EVENTS, SILVER_SPLIT, GOLD_AUGMENTED, GOLD_SYNTHETIC)
 EXTRA = {
     "augmented": (GOLD_AUGMENTED, "aug_run_id", "augment_run"),
     "synthetic": (GOLD_SYNTHETIC, "gen_run_id", "generate_run"),
@@ -47,6 +48,16 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     for table in (SILVER_EVENTS, SILVER_SPLIT):
         if not lake.exists(table):
             raise InputError(f"{lake.path(table)} does not exist; run `recaug preprocess` and `recaug split` first")
+    inputs = lake.versions(INPUTS)
+    previous = unchanged_since_success(lake, "evaluate", inputs=inputs, config_hash=ctx.config_hash)
+    if previous is not None and lake.has_rows(GOLD_EVAL, "run_id", previous.run_id):
+        report = storage.join(lake.root, "reports", previous.run_id, "report.md")
+        return StageResult(
+            status=SKIPPED,
+            message=f"inputs and config unchanged since run {previous.run_id}: its metrics stand; report {report}",
+            input_versions=inputs,
+            output_versions=lake.versions([GOLD_EVAL]),
+        )
     conf = cfg.evaluate
     weights = dict(cfg.preprocess.feedback.weights)
     splits = lake.read(SILVER_SPLIT)
@@ -91,7 +102,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     written = lake.replace_where(GOLD_EVAL, table, f"run_id = '{ctx.run_id}'")  # run ids are validated
     meta: dict[str, Any] = {
         "run_id": ctx.run_id, "variants": variants, "skipped_variants": skipped, "models": list(conf.models),
-        "ks": list(conf.ks), "inputs": lake.versions([SILVER_EVENTS, SILVER_SPLIT, GOLD_AUGMENTED, GOLD_SYNTHETIC]),
+        "ks": list(conf.ks), "inputs": inputs,
         "runs_used": used_runs, "test_users_without_relevant_items": excluded, "catalogue_items": catalogue,
         "exclude_seen": conf.exclude_seen,
         "weights": {"augmented": conf.augmented_weight, "synthetic": conf.synthetic_weight},

@@ -41,7 +41,7 @@ from recaug_spark.prep import split
 from recaug_spark.quality.fidelity import fidelity
 from recaug_spark.quality.privacy import privacy
 from recaug_spark.report.quality import write_quality_report
-from recaug_spark.runs import RunContext, StageResult
+from recaug_spark.runs import SKIPPED, RunContext, StageResult, unchanged_since_success
 from recaug_spark.schema import BRONZE_USERS, GOLD_SYNTHETIC, SILVER_SPLIT, SYNTHETIC_EVENTS
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,16 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     gan = GanConfig.model_validate({**cfg.gan.model_dump(), **artifact.info["schema"]})
     _check_condition(conf, artifact.transformer)
     inputs = {k: int(v) for k, v in artifact.info["inputs"].items()}
+    # What this run reads: the generator (its training rows' versions) and the current split.
+    reads = {**inputs, **lake.versions([SILVER_SPLIT]), f"{store.MODELS}/{version}": 1}
+    previous = unchanged_since_success(lake, "generate", inputs=reads, config_hash=ctx.config_hash)
+    if previous is not None and lake.has_rows(GOLD_SYNTHETIC, RUN, previous.run_id):
+        return StageResult(
+            status=SKIPPED,
+            message=f"generator {version}, split and config unchanged since run {previous.run_id}: its rows stand",
+            input_versions=reads,
+            output_versions=lake.versions([GOLD_SYNTHETIC]),
+        )
     view = gan_table.training_view(lake, inputs)
     plan = make_plan(lake, view, artifact, conf, version=version, digest=gen.digest_of(files), seed=cfg.run.seed)
     partitions = conf.partitions or spark.sparkContext.defaultParallelism
@@ -82,7 +92,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     share = counts["rows_rejected"] / max(generated, 1)
     return StageResult(
         counts=counts,
-        input_versions={**inputs, **lake.versions([SILVER_SPLIT])},
+        input_versions=reads,
         output_versions=lake.versions([GOLD_SYNTHETIC]),
         message=(
             f"{written:,} synthetic events from generator {version} ({share:.2%} rejected by constraints); "

@@ -207,10 +207,14 @@ def _plan_files(spark: SparkSession, source: CsvSource, lake: Lake, limits: Inge
     for spec, mapping, patterns, origin in tables:
         found = list_files(spark, patterns)
         new = found if limits.reprocess_files else [f for f in found if f not in done.get(spec.name, set())]
+        empty = [f for f in new if f.size == 0]  # a batch delivered empty: nothing to read, not an error
+        if empty:
+            notes.append(f"{len(empty)} empty file(s) of {origin} skipped")
+            new = [f for f in new if f.size > 0]
         if not found:
             notes.append(f"no input files match {origin}.path {list(patterns)}")
         elif not new:
-            notes.append(f"all {len(found)} file(s) of {origin} were ingested before")
+            notes.append(f"all {len(found) - len(empty)} non-empty file(s) of {origin} were ingested before")
         else:
             selected.append((spec, mapping, new, origin))
     batch_files = [f for _, _, files, _ in selected for f in files]

@@ -46,12 +46,17 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         events = events.where(F.col("event_date") >= F.lit(work.start))
     eligible = ~F.greatest(*[F.col(flag) for flag in clean.ROW_FLAGS])
     cutoff = split.cutoff_day(events.where(eligible), cfg.split) if cfg.split.mode == "global" else None
-    version = f"{ctx.config_hash}-{inputs[SILVER_EVENTS]}"
     assigned = events.transform(split.with_split(cfg.split, cutoff=cutoff, eligible=eligible)).where(F.col("is_clean"))
     # Labels come from training rows only: the rows being assigned, or (incremental) the stored ones.
     train = (
-        lake.read(SILVER_SPLIT) if work.start is not None else assigned.select("split", "user_id", "item_id")
+        lake.read(SILVER_SPLIT)
+        if work.start is not None
+        else assigned.select("split", "event_id", "user_id", "item_id")
     ).where(F.col("split") == split.TRAIN)
+    # The split's identity: the config and the training rows' content (not a Delta version number, which
+    # a crashed and resumed run, or an incremental one, would not share with an uninterrupted full run).
+    digest = train.agg(F.bit_xor(F.xxhash64("event_id"))).first()[0] or 0
+    version = f"{ctx.config_hash}-{digest & 0xFFFFFFFFFFFFFFFF:016x}"
     labelled = (
         assigned.transform(split.with_labels(cfg.split.cold_max, train))
         .withColumn("split_version", F.lit(version))

@@ -5,8 +5,10 @@ The training table (gan/table.py) is sampled in Spark to ``gan.max_rows`` rows p
 only that bounded sample reaches the driver, as Arrow batches. The transformer is fitted on it, the
 networks trained on the driver (CPU or CUDA), or data-parallel in ``gan.train.distributed.processes``
 processes through TorchDistributor, and the artifact written with the inputs' versions, the config
-hash and the per-epoch history. When a generator for the same input versions and ``gan``/``run``
-config exists, the stage is skipped unless ``gan.retrain`` is set.
+hash and the per-epoch history. When a generator trained with the same ``gan``/``run`` config exists,
+the stage is skipped unless ``gan.retrain`` is set: training is the expensive step, so new data
+alone does not retrain (a nightly refresh keeps the generator; schedule ``--set gan.retrain=true``
+when it should learn the new data). A changed gan config, or no generator at all, trains one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 from pyspark.sql import SparkSession
 
 from recaug_spark.config import GanConfig, RecaugConfig
-from recaug_spark.errors import InputError
+from recaug_spark.errors import ConfigError, InputError
 from recaug_spark.gan import store
 from recaug_spark.gan import table as gan_table
 from recaug_spark.gan.artifact import GeneratorArtifact
@@ -41,10 +43,11 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         if not lake.exists(name):
             raise InputError(f"{lake.path(name)} does not exist; run `recaug preprocess` and `recaug split` first")
     inputs = lake.versions(gan_table.INPUTS)
-    existing = matching_version(spark, lake, inputs=inputs, config_hash=ctx.config_hash)
+    existing = matching_version(spark, lake, config_hash=ctx.config_hash)
     if existing is not None and not cfg.gan.retrain:
         message = (
-            f"generator {existing} was trained on the same inputs and config (set gan.retrain=true to train again)"
+            f"generator {existing} was trained with the same gan config (new data alone does not retrain it:"
+            " set gan.retrain=true to train again)"
         )
         return StageResult(status=SKIPPED, message=message, input_versions=inputs)
     table = gan_table.gan_table(gan_table.training_view(lake, inputs), cfg.gan)
@@ -58,6 +61,13 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     sample = gan_table.to_pandas(selection.training(table), cfg.gan)
     holdout = gan_table.to_pandas(selection.holdout(table), cfg.gan)
     log.info("train-gan: %d training rows, %d held out, of %d", len(sample), len(holdout), total)
+    empty = [c for c in cfg.gan.continuous if sample[c].isna().all()]
+    if empty:
+        raise ConfigError(
+            "gan.continuous",
+            f"{empty} have no values in the training rows (does the source have them?); "
+            "leave them out of gan.continuous",
+        )
     transformer = fit_transformer(sample, cfg.gan, seed=cfg.run.seed)
     data = transformer.transform(sample)
     trained = train_generator(data, transformer, holdout, cfg.gan, seed=cfg.run.seed)
@@ -94,11 +104,10 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     )
 
 
-def matching_version(spark: SparkSession, lake: Lake, *, inputs: dict[str, int], config_hash: str) -> str | None:
-    """The newest generator trained on exactly these input versions with this config, if any."""
+def matching_version(spark: SparkSession, lake: Lake, *, config_hash: str) -> str | None:
+    """The newest generator trained with this ``gan``/``run`` config, if any (whatever data it saw)."""
     for version in reversed(store.versions(spark, lake.root)):
-        meta = store.metadata(spark, lake.root, version)
-        if meta.get("inputs") == inputs and meta.get("config_hash") == config_hash:
+        if store.metadata(spark, lake.root, version).get("config_hash") == config_hash:
             return version
     return None
 

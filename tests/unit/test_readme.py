@@ -21,8 +21,10 @@ from recaug_spark.config import (
     IngestConfig,
     ItemsFromEvents,
     LakeConfig,
+    MaintainConfig,
     NormalizeSpec,
     PreprocessConfig,
+    RefreshConfig,
     RuleSpec,
     RunConfig,
     SparkConfig,
@@ -53,6 +55,8 @@ def test_every_infrastructure_and_demo_key_is_documented_with_its_dotted_name() 
         *keys(RunConfig, "run."),
         *keys(IngestConfig, "ingest."),
         *keys(DemoSource, "source."),
+        *keys(RefreshConfig, "refresh."),
+        *keys(MaintainConfig, "maintain."),
     ]
     missing = [k for k in expected if k not in documented]
     assert not missing, f"README lacks {missing}"
