@@ -103,9 +103,10 @@ def _vacuum(
     """
     if retention_hours > 0:
         wanted = f"interval {retention_hours:g} hours"
-        if delta.detail().first()["properties"].get(RETENTION_PROPERTY) != wanted:
+        detail = delta.detail().first()  # one read of the table's detail: properties and location
+        if detail["properties"].get(RETENTION_PROPERTY) != wanted:
             with committing(table):
-                spark.sql(f"ALTER TABLE delta.`{delta.detail().first()['location']}` "
+                spark.sql(f"ALTER TABLE delta.`{detail['location']}` "
                           f"SET TBLPROPERTIES ('{RETENTION_PROPERTY}' = '{wanted}')")  # fmt: skip
     settings = {LISTING: str(listing_parallelism)}
     if retention_hours < SAFE_RETENTION_HOURS:  # only reachable with maintain.allow_short_retention
