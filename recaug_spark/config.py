@@ -878,6 +878,9 @@ class EvaluateConfig(Frozen):
     generate_run: str | None = Field(None, description="gen_run_id to use (None = the newest)")
     bootstrap_resamples: int = Field(1000, ge=10)
     confidence: float = Field(0.95, gt=0, lt=1)
+    max_users: int | None = Field(
+        None, ge=1, description="score at most this many test users, a keyed hash sample (None = all of them)"
+    )
     als: AlsConfig = AlsConfig()
     itemknn: ItemKnnConfig = ItemKnnConfig()
 

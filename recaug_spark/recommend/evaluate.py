@@ -85,6 +85,22 @@ def relevant_sets(test: DataFrame, seen: DataFrame, *, exclude_seen: bool) -> Da
     return exploded.where(F.col(RELEVANT).isNotNull())
 
 
+def sample_users(relevant: DataFrame, max_users: int, *, seed: int) -> DataFrame:
+    """The rows of the ``max_users`` users with the smallest keyed hash of their id (all of a user's segments).
+
+    A hash of (seed, user id), not ``sample()``: the same users on any partitioning and cluster size, a
+    uniform draw over users (so the segments keep their shares), and the same users for every variant.
+    """
+    chosen = (
+        relevant.select("user_id")
+        .distinct()
+        .withColumn("_h", F.xxhash64(F.lit(seed), F.col("user_id")))
+        .orderBy("_h", "user_id")
+        .limit(max_users)
+    )
+    return relevant.join(F.broadcast(chosen.select("user_id")), "user_id", "left_semi")
+
+
 def test_users_without_relevant(test: DataFrame, relevant: DataFrame) -> int:
     """Test users not scored in segment ``all`` (every test item was seen in training)."""
     scored = relevant.where((F.col("segment") == "all") & (F.size(RELEVANT) > 0)).select("user_id")

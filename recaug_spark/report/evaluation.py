@@ -113,6 +113,8 @@ def _markdown(
     lines.append(f"- input Delta versions: {meta['inputs']}")
     lines.append(f"- catalogue: {meta['catalogue_items']:,} items; seen items excluded: {meta['exclude_seen']}")
     lines.append(f"- test users without relevant items (not scored): {meta['test_users_without_relevant_items']:,}")
+    if meta.get("max_users") is not None:
+        lines.append(f"- users scored: {meta['users_scored']:,}, a keyed hash sample (evaluate.max_users)")
     lines.append(
         f"- intervals: {boot['method']} bootstrap over users, {boot['resamples']} resamples, {boot['confidence']:.0%}"
     )

@@ -69,14 +69,21 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     test = splits.where(F.col("split") == split.TEST)
     extra, used_runs, skipped = _extra_inputs(lake, cfg)
     variants = [v for v in conf.variants if all(n in extra for n in ev.NEEDS[v])]
-    seen = real.select("user_id", "item_id").distinct().persist(StorageLevel.MEMORY_AND_DISK)
-    relevant = ev.relevant_sets(test, seen, exclude_seen=conf.exclude_seen).persist(StorageLevel.MEMORY_AND_DISK)
-    users = relevant.select("user_id").distinct()
-    most_seen = seen.join(users, "user_id", "left_semi").groupBy("user_id").count().agg(F.max("count")).first()[0] or 0
-    catalogue = seen.select("item_id").distinct().count()
-    depth = min(max(conf.ks) + int(most_seen), max(catalogue, 1))
     frames, coverage_rows = [], []
     try:
+        seen = real.select("user_id", "item_id").distinct().persist(StorageLevel.MEMORY_AND_DISK)
+        relevant = ev.relevant_sets(test, seen, exclude_seen=conf.exclude_seen).persist(StorageLevel.MEMORY_AND_DISK)
+        excluded = ev.test_users_without_relevant(test, relevant)
+        if conf.max_users is not None:
+            relevant = ev.sample_users(relevant, conf.max_users, seed=cfg.run.seed)
+            relevant = relevant.persist(StorageLevel.MEMORY_AND_DISK)
+        users = relevant.select("user_id").distinct()
+        scored_users = users.count()
+        most_seen = (
+            seen.join(users, "user_id", "left_semi").groupBy("user_id").count().agg(F.max("count")).first()[0] or 0
+        )
+        catalogue = seen.select("item_id").distinct().count()
+        depth = min(max(conf.ks) + int(most_seen), max(catalogue, 1))
         for variant in variants:
             train = ev.variant_interactions(variant, real, extra, conf, weights).persist(StorageLevel.MEMORY_AND_DISK)
             for model in conf.models:
@@ -93,7 +100,6 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         summaries = ev.bootstrap(
             per_user, names, variants, seed=cfg.run.seed, resamples=conf.bootstrap_resamples, confidence=conf.confidence
         )
-        excluded = ev.test_users_without_relevant(test, relevant)
     finally:
         spark.catalog.clearCache()
     rows = _rows(ctx.run_id, summaries, names, coverage_rows)
@@ -104,6 +110,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         "run_id": ctx.run_id, "variants": variants, "skipped_variants": skipped, "models": list(conf.models),
         "ks": list(conf.ks), "inputs": inputs,
         "runs_used": used_runs, "test_users_without_relevant_items": excluded, "catalogue_items": catalogue,
+        "users_scored": scored_users, "max_users": conf.max_users,
         "exclude_seen": conf.exclude_seen,
         "weights": {"augmented": conf.augmented_weight, "synthetic": conf.synthetic_weight},
         "bootstrap": {"resamples": conf.bootstrap_resamples, "confidence": conf.confidence, "method": "poisson"},

@@ -104,6 +104,25 @@ def test_top_k_breaks_ties_by_item_id_and_leaves_seen_items_out(spark: SparkSess
     assert got == {"u": ["c", "b", "d"], "v": ["z"]}
 
 
+def test_user_sample_is_the_keyed_hash_smallest_users_with_all_their_segments(spark: SparkSession) -> None:
+    rows = [("all", f"u{u}", [f"i{u}"]) for u in range(200)]
+    rows += [("warm" if u % 3 else "cold", f"u{u}", [f"i{u}"]) for u in range(200)]
+    relevant = spark.createDataFrame(rows, "segment string, user_id string, relevant array<string>")
+    samples = [
+        {(r.segment, r.user_id) for r in ev.sample_users(relevant.repartition(parts), 30, seed=7).collect()}
+        for parts in (1, 5)
+    ]
+    assert samples[0] == samples[1]
+    hashes = relevant.select("user_id", F.xxhash64(F.lit(7), "user_id").alias("h")).distinct().toPandas()
+    expected = set(hashes.sort_values(["h", "user_id"]).user_id.iloc[:30])
+    assert {user for _, user in samples[0]} == expected
+    assert len(samples[0]) == 60  # both segment rows of every chosen user
+    assert {user for _, user in samples[0]} != {user for _, user in (
+        (r.segment, r.user_id) for r in ev.sample_users(relevant, 30, seed=8).collect()
+    )}  # fmt: skip
+    assert ev.sample_users(relevant, 500, seed=7).count() == 400
+
+
 def test_distributed_bootstrap_equals_its_kernel_on_any_partitioning(spark: SparkSession) -> None:
     rng = np.random.default_rng(1)
     n = 400
