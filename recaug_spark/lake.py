@@ -9,6 +9,7 @@ every table's rows as they were.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ from datetime import date
 
 from delta import exceptions as delta_errors
 from delta.tables import DeltaTable
-from py4j.protocol import Py4JJavaError
+from py4j.protocol import Py4JError, Py4JJavaError
 from pyspark.errors import PySparkException
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -53,6 +54,12 @@ def is_concurrent_modification(error: BaseException) -> bool:
         return True
     text = str(error)[:4000]
     return any(f"io.delta.exceptions.{kind.__name__}" in text for kind in CONCURRENT_MODIFICATION)
+
+
+# Rows of small tables read through Lake.rows(), per table location: (version, rows). A process-wide
+# cache (stages make their own Lake objects); exact, since an entry is used only at the version it was read.
+_SMALL_TABLE_ROWS: dict[str, tuple[int, list[Row]]] = {}
+_SMALL_TABLE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -108,10 +115,39 @@ class Lake:
         return self.spark.read.format("delta").load(self.path(table))
 
     def version(self, table: str) -> int | None:
-        """The latest committed version of ``table``, or None when it does not exist."""
+        """The latest committed version of ``table``, or None when it does not exist.
+
+        Read from the snapshot that ``DeltaTable.forPath`` brings up to date (a log listing, no Spark
+        job); ``history(1)`` builds and collects a DataFrame, ten times slower, and the stages ask for
+        versions of every input on every run. History is the fallback where the JVM side differs.
+        """
         if not self.exists(table):
             return None
-        return int(DeltaTable.forPath(self.spark, self.path(table)).history(1).select("version").first()[0])
+        delta_table = DeltaTable.forPath(self.spark, self.path(table))
+        try:
+            return int(delta_table._jdt.deltaLog().unsafeVolatileSnapshot().version())
+        except Py4JError:
+            return int(delta_table.history(1).select("version").first()[0])
+
+    def rows(self, table: str) -> list[Row]:
+        """Every row of a small table (the run registry), read again only when another writer moved it.
+
+        Each stage asks the registry about earlier runs, and each SQL question (scan, sort, first) has a
+        fixed cost of about half a second; with this copy, kept up to date by :meth:`append`, a refresh
+        reads the registry once. Empty when the table does not exist.
+        """
+        version = self.version(table)
+        if version is None:
+            return []
+        location = self.path(table)
+        with _SMALL_TABLE_LOCK:
+            cached = _SMALL_TABLE_ROWS.get(location)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        rows = self.spark.read.format("delta").option("versionAsOf", version).load(location).collect()
+        with _SMALL_TABLE_LOCK:
+            _SMALL_TABLE_ROWS[location] = (version, rows)
+        return rows
 
     def versions(self, tables: Sequence[str]) -> dict[str, int]:
         """Latest versions of the tables that exist, for the run registry."""
@@ -197,10 +233,14 @@ class Lake:
             writer.option("mergeSchema", str(merge_schema).lower()).save(self.path(table))
         return self.last_written_rows(table)
 
-    def delete_where(self, table: str, condition: str | Column) -> int:
-        """Delete the rows of ``table`` matching ``condition`` (SQL or a Column); returns how many were deleted."""
+    def delete(self, table: str, condition: str | Column) -> None:
+        """Delete the rows of ``table`` matching ``condition`` (SQL or a Column)."""
         with committing(table):
             DeltaTable.forPath(self.spark, self.path(table)).delete(condition)
+
+    def delete_where(self, table: str, condition: str | Column) -> int:
+        """:meth:`delete`, returning how many rows were deleted (read back from the commit's metrics)."""
+        self.delete(table, condition)
         return self._last_metric(table, "numDeletedRows")
 
     def keep_newest_runs(self, table: str, run_column: str, keep: int, *, order_by: str = "ingested_at") -> int:
@@ -241,10 +281,21 @@ class Lake:
             return None
 
     def append(self, table: str, rows: DataFrame, *, schema: T.StructType) -> None:
-        """Append ``rows`` as they are (for append-only logs such as the run registry)."""
+        """Append ``rows`` as they are (for append-only logs such as the run registry).
+
+        When :meth:`rows` holds the table at version v and this commit made it v + 1 (nobody else
+        committed in between), the appended rows are added to that copy instead of reading it again.
+        """
         self.ensure(table, schema)
+        location, rows = self.path(table), rows.select(*schema.fieldNames())
+        with _SMALL_TABLE_LOCK:
+            cached = _SMALL_TABLE_ROWS.get(location)
         with committing(table):
-            rows.select(*schema.fieldNames()).write.format("delta").mode("append").save(self.path(table))
+            rows.write.format("delta").mode("append").save(location)
+        if cached is not None and self.version(table) == cached[0] + 1:
+            with _SMALL_TABLE_LOCK:
+                if _SMALL_TABLE_ROWS.get(location) is cached:
+                    _SMALL_TABLE_ROWS[location] = (cached[0] + 1, [*cached[1], *rows.collect()])
 
     def upsert(
         self,

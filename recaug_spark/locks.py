@@ -74,7 +74,7 @@ class LeaseLock:
             self._thread.join(timeout=self.lease_seconds)
         for attempt in range(5):
             try:
-                self.lake.delete_where(LOCKS, (F.col("lock_key") == self.key) & (F.col("token") == self.token))
+                self.lake.delete(LOCKS, (F.col("lock_key") == self.key) & (F.col("token") == self.token))
                 return
             except Exception as error:
                 if not is_concurrent_modification(error) or attempt == 4:

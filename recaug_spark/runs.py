@@ -7,9 +7,9 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from pyspark.sql import DataFrame, Row, Window
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, Row
 
 from recaug_spark import __version__
 from recaug_spark.config import RecaugConfig
@@ -61,7 +61,13 @@ def record(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool =
     when it ends, so concurrent runs never conflict (blind appends) and a crashed run stays visible
     as ``running`` with no end. The latest row of a (run_id, stage) is its status (see latest()).
     """
-    row = Row(
+    row = status_row(lake, ctx, result, finished=finished)
+    lake.append(PIPELINE_RUNS, lake.spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA), schema=PIPELINE_RUNS_SCHEMA)
+
+
+def status_row(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool = True) -> Row:
+    """The registry row :func:`record` appends."""
+    return Row(
         run_id=ctx.run_id,
         stage=ctx.stage,
         status=result.status,
@@ -75,17 +81,28 @@ def record(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool =
         spark_master=lake.spark.sparkContext.master,
         recaug_version=__version__,
     )
-    lake.append(PIPELINE_RUNS, lake.spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA), schema=PIPELINE_RUNS_SCHEMA)
+
+
+def latest_rows(lake: Lake) -> list[Row]:
+    """One row per (run_id, stage): its latest status row (the latest attempt; within it, an ended row wins
+    over ``running``). Empty when the registry does not exist yet."""
+    newest: dict[tuple[str, str], Row] = {}
+    for row in lake.rows(PIPELINE_RUNS):
+        key = (row.run_id, row.stage)
+        if key not in newest or _recency(row) > _recency(newest[key]):
+            newest[key] = row
+    return list(newest.values())
+
+
+def _recency(row: Row) -> tuple[Any, ...]:
+    """Orders a (run_id, stage)'s rows: later start, then ended (later end first) before running."""
+    ended = row.finished_at is not None
+    return (row.started_at, ended, row.finished_at if ended else row.started_at, row.status != RUNNING)
 
 
 def latest(lake: Lake) -> DataFrame:
-    """One row per (run_id, stage): its latest status row (the latest attempt; within it, an ended row wins
-    over ``running``)."""
-    runs = lake.read(PIPELINE_RUNS)
-    order = Window.partitionBy("run_id", "stage").orderBy(
-        F.col("started_at").desc(), F.col("finished_at").desc_nulls_last(), F.col("status") == RUNNING
-    )
-    return runs.withColumn("_n", F.row_number().over(order)).where("_n = 1").drop("_n")
+    """:func:`latest_rows` as a DataFrame (for the CLI and for queries)."""
+    return lake.spark.createDataFrame(latest_rows(lake), PIPELINE_RUNS_SCHEMA)
 
 
 def _longs(values: Mapping[str, int]) -> dict[str, int]:
@@ -94,10 +111,8 @@ def _longs(values: Mapping[str, int]) -> dict[str, int]:
 
 def last_succeeded(lake: Lake, stage: str) -> Row | None:
     """The most recent successful run of ``stage`` (None when there is none)."""
-    if not lake.exists(PIPELINE_RUNS):
-        return None
-    done = lake.read(PIPELINE_RUNS).where((F.col("stage") == stage) & (F.col("status") == SUCCEEDED))
-    return done.orderBy(F.col("finished_at").desc(), F.col("run_id").desc()).first()
+    done = [r for r in lake.rows(PIPELINE_RUNS) if r.stage == stage and r.status == SUCCEEDED]
+    return max(done, key=lambda r: (r.finished_at, r.run_id), default=None)
 
 
 def unchanged_since_success(lake: Lake, stage: str, *, inputs: Mapping[str, int], config_hash: str) -> Row | None:

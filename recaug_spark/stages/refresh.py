@@ -16,14 +16,13 @@ import logging
 from dataclasses import replace
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from recaug_spark import locks, storage
 from recaug_spark.config import RecaugConfig
 from recaug_spark.errors import LockedError
 from recaug_spark.lake import Lake
-from recaug_spark.runs import SKIPPED, SUCCEEDED, RunContext, StageResult, last_succeeded, latest, record
-from recaug_spark.schema import BRONZE_EVENTS, PIPELINE_RUNS
+from recaug_spark.runs import SKIPPED, SUCCEEDED, RunContext, StageResult, last_succeeded, latest_rows, record
+from recaug_spark.schema import BRONZE_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +66,12 @@ def unfinished_run(lake: Lake, ctx: RunContext) -> str | None:
     (it crashed or failed, and any refresh that resumed it did too): this refresh finishes it under the
     same id, so its partially written run partitions are replaced rather than left beside new ones.
     Called with the input's lock held, so that run is dead."""
-    if not lake.exists(PIPELINE_RUNS):
-        return None
-    runs = latest(lake).where(
-        (F.col("stage") == "refresh") & (F.col("config_hash") == ctx.config_hash) & (F.col("run_id") != ctx.run_id)
-    )
-    succeeded = runs.where(F.col("status") == SUCCEEDED).agg(F.max("started_at")).first()[0]
-    after = runs.where(F.col("status") != SUCCEEDED)
-    if succeeded is not None:
-        after = after.where(F.col("started_at") > F.lit(succeeded))
-    oldest = after.orderBy("started_at").first()
+    runs = [
+        r
+        for r in latest_rows(lake)
+        if r.stage == "refresh" and r.config_hash == ctx.config_hash and r.run_id != ctx.run_id
+    ]
+    succeeded = max((r.started_at for r in runs if r.status == SUCCEEDED), default=None)
+    after = [r for r in runs if r.status != SUCCEEDED and (succeeded is None or r.started_at > succeeded)]
+    oldest = min(after, key=lambda r: (r.started_at, r.run_id), default=None)
     return None if oldest is None else str(oldest.run_id)

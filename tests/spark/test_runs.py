@@ -1,0 +1,98 @@
+"""The run registry read in Python (runs.latest_rows, last_succeeded, refresh.unfinished_run) against the
+window query it replaced, on a registry with retries, crashes and ties."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pyspark.sql import SparkSession, Window
+from pyspark.sql import functions as F
+
+from recaug_spark.lake import Lake
+from recaug_spark.runs import (
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    RunContext,
+    StageResult,
+    last_succeeded,
+    latest,
+    latest_rows,
+    record,
+    status_row,
+)
+from recaug_spark.schema import PIPELINE_RUNS, PIPELINE_RUNS_SCHEMA
+from recaug_spark.stages.refresh import unfinished_run
+from tests.conftest import test_config
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _registry(spark: SparkSession, root: Path) -> Lake:
+    """(run, stage, start minute, status, finished?) rows, as the pipeline writes them (in one commit)."""
+    lake, cfg = Lake(spark, str(root)), test_config()
+    rows = [
+        ("r1", "refresh", 0, RUNNING, False), ("r1", "ingest", 0, RUNNING, False),
+        ("r1", "ingest", 0, SUCCEEDED, True), ("r1", "refresh", 0, SUCCEEDED, True),
+        ("r2", "refresh", 10, RUNNING, False), ("r2", "ingest", 10, RUNNING, False),  # r2 crashed in ingest
+        ("r3", "refresh", 20, RUNNING, False), ("r3", "ingest", 20, FAILED, True),  # r3 failed, never ended
+        ("r4", "ingest", 30, RUNNING, False), ("r4", "ingest", 30, SKIPPED, True),
+        ("r5", "ingest", 40, RUNNING, False), ("r5", "ingest", 41, SUCCEEDED, True),  # a retried attempt
+        ("r5", "ingest", 40, FAILED, True),  # the first attempt's end, written after the retry's start
+    ]  # fmt: skip
+    status_rows = [
+        status_row(
+            lake,
+            RunContext(run_id, stage, cfg, T0 + timedelta(minutes=minute), config_hash="same-input"),
+            StageResult(status=status),
+            finished=ended,
+        )
+        for run_id, stage, minute, status, ended in rows
+    ]
+    lake.append(PIPELINE_RUNS, spark.createDataFrame(status_rows, PIPELINE_RUNS_SCHEMA), schema=PIPELINE_RUNS_SCHEMA)
+    return lake
+
+
+def test_the_registry_read_in_python_equals_the_window_query(spark: SparkSession, tmp_path: Path) -> None:
+    lake = _registry(spark, tmp_path / "lake")
+    order = Window.partitionBy("run_id", "stage").orderBy(
+        F.col("started_at").desc(), F.col("finished_at").desc_nulls_last(), F.col("status") == RUNNING
+    )
+    reference = lake.read(PIPELINE_RUNS).withColumn("_n", F.row_number().over(order)).where("_n = 1").drop("_n")
+    expected = {(r.run_id, r.stage): (r.status, r.started_at) for r in reference.collect()}
+    assert {(r.run_id, r.stage): (r.status, r.started_at) for r in latest_rows(lake)} == expected
+    assert expected[("r5", "ingest")][0] == SUCCEEDED and expected[("r2", "ingest")][0] == RUNNING
+    assert latest(lake).count() == len(expected)
+    assert last_succeeded(lake, "ingest").run_id == "r5"
+    assert last_succeeded(lake, "split") is None
+    # r1 succeeded; r2 (crashed) and r3 (failed) came after it: the oldest of them is resumed.
+    ctx = RunContext("r9", "refresh", test_config(), T0, config_hash="same-input")
+    assert unfinished_run(lake, ctx) == "r2"
+    assert unfinished_run(lake, RunContext("r9", "refresh", test_config(), T0, config_hash="other")) is None
+
+
+def test_small_table_rows_follow_new_commits(spark: SparkSession, tmp_path: Path) -> None:
+    lake = Lake(spark, str(tmp_path / "lake"))
+    assert lake.rows(PIPELINE_RUNS) == [] and latest(lake).count() == 0
+    ctx = RunContext("a", "ingest", test_config(), T0, config_hash="h")
+    record(lake, ctx, StageResult(status=RUNNING), finished=False)
+    first = lake.rows(PIPELINE_RUNS)
+    assert lake.rows(PIPELINE_RUNS) is first  # unchanged version: the rows read before
+    Lake(spark, str(tmp_path / "lake")).version(PIPELINE_RUNS)  # another Lake object, the same table
+    record(lake, ctx, StageResult(status=SUCCEEDED, counts={"rows": 3}))  # added to the copy, not re-read
+    assert [r.status for r in latest_rows(lake)] == [SUCCEEDED]
+    assert lake.version(PIPELINE_RUNS) == 2
+
+    def by_status(rows: list) -> list:
+        return sorted((r.asDict() for r in rows), key=lambda r: r["status"])
+
+    assert by_status(lake.rows(PIPELINE_RUNS)) == by_status(lake.read(PIPELINE_RUNS).collect())
+    # Another process's commit in between (a plain Delta append): the copy is read again, with both rows.
+    theirs = status_row(lake, RunContext("b", "split", test_config(), T0, config_hash="h"), StageResult())
+    spark.createDataFrame([theirs], PIPELINE_RUNS_SCHEMA).write.format("delta").mode("append").save(
+        lake.path(PIPELINE_RUNS)
+    )
+    record(lake, RunContext("c", "split", test_config(), T0, config_hash="h"), StageResult(), finished=True)
+    assert {r.run_id for r in lake.rows(PIPELINE_RUNS)} == {"a", "b", "c"} and len(lake.rows(PIPELINE_RUNS)) == 4
