@@ -103,12 +103,14 @@ def demo_split_lake(spark: object, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 # A small demo shop through a whole refresh: 2,000 events over 20 days, a 1-epoch GAN, popularity
-# only, 20 bootstrap resamples (tests/spark/test_refresh.py, tests/e2e/test_cluster.py).
+# only, real vs real+both (which reads both extra tables), 20 bootstrap resamples
+# (tests/spark/test_refresh.py, tests/e2e/test_cluster.py; tests/spark/test_evaluate.py has every variant).
 REFRESH_FAST = (
     "source.events=2000", "source.days=20",
     "gan.epochs=1", "gan.max_rows=600", "gan.holdout_rows=100", "gan.train.probe_rows=100",
     "generate.rows=400", "generate.quality_rows=100",
-    "evaluate.models=[popularity]", "evaluate.bootstrap_resamples=20", "evaluate.ks=[5]",
+    "evaluate.models=[popularity]", "evaluate.variants=[real, real+both]", "evaluate.bootstrap_resamples=20",
+    "evaluate.ks=[5]",
 )  # fmt: skip
 
 
