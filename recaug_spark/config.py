@@ -107,6 +107,9 @@ class SparkConfig(Frozen):
     ui_enabled: bool = True
     log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"] = "WARN"
     arrow_batch_size: int = Field(10_000, ge=1, description="spark.sql.execution.arrow.maxRecordsPerBatch")
+    persist_level: Literal["memory_and_disk_deser", "memory_and_disk", "disk_only"] = Field(
+        "memory_and_disk_deser", description="storage level of the frames stages reuse (disk_only for a small heap)"
+    )
     delta_version: str = Field(..., description="version of the io.delta:delta-spark jar")
     jars_dir: PathStr | None = Field(
         None, description="directory of jars to put on the classpath (offline clusters); None = the cache"

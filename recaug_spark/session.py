@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from py4j.java_gateway import JavaClass
-from pyspark import SparkConf, SparkContext
+from pyspark import SparkConf, SparkContext, StorageLevel
 from pyspark.logger import PySparkLogger
 from pyspark.sql import SparkSession
 
@@ -49,6 +49,24 @@ def local_cores(master: str) -> int:
     if not inside:
         return 1
     return os.cpu_count() or 1 if inside == "*" else int(inside)
+
+
+PERSIST_LEVELS = {
+    "memory_and_disk_deser": StorageLevel.MEMORY_AND_DISK_DESER,
+    "memory_and_disk": StorageLevel.MEMORY_AND_DISK,
+    "disk_only": StorageLevel.DISK_ONLY,
+}
+
+
+def storage_level(cfg: SparkConfig) -> StorageLevel:
+    """The storage level of the frames a stage reads more than once (``spark.persist_level``).
+
+    In memory (as objects) by default. With a heap smaller than the data, use ``disk_only``: the
+    in-memory levels first unroll each partition in the heap (a hundred MB and more at 5 x 10^7
+    events) before giving up and writing it to disk, and two of those at once ran a 2 GiB heap out of
+    memory.
+    """
+    return PERSIST_LEVELS[cfg.persist_level]
 
 
 def session_conf(cfg: SparkConfig, *, local: bool) -> dict[str, str]:

@@ -23,7 +23,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyspark import StorageLevel
 from pyspark.broadcast import Broadcast
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -41,6 +40,7 @@ from recaug_spark.prep import split
 from recaug_spark.prep.stats import union_by_name
 from recaug_spark.runs import SKIPPED, RunContext, StageResult, last_succeeded
 from recaug_spark.schema import AUGMENTED_EVENTS, GOLD_AUGMENTED, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.session import storage_level
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         return StageResult(status=SKIPPED, message="augment.ops is empty: nothing to do", input_versions=inputs)
     train = training_rows(lake, ops)
     fit.check(ops, train.schema)
-    train = train.persist(StorageLevel.MEMORY_AND_DISK)
+    train = train.persist(storage_level(cfg.spark))
     try:
         counts = fingerprint(train)
         previous = last_succeeded(lake, "augment")

@@ -18,7 +18,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -33,6 +32,7 @@ from recaug_spark.recommend import ranking
 from recaug_spark.report.evaluation import write_evaluation_report
 from recaug_spark.runs import SKIPPED, RunContext, StageResult, unchanged_since_success
 from recaug_spark.schema import EVAL_METRICS, GOLD_AUGMENTED, GOLD_EVAL, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.session import storage_level
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,14 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     extra, used_runs, skipped = _extra_inputs(lake, cfg)
     variants = [v for v in conf.variants if all(n in extra for n in ev.NEEDS[v])]
     frames, coverage_rows = [], []
+    level = storage_level(cfg.spark)
     try:
-        seen = real.select("user_id", "item_id").distinct().persist(StorageLevel.MEMORY_AND_DISK)
-        relevant = ev.relevant_sets(test, seen, exclude_seen=conf.exclude_seen).persist(StorageLevel.MEMORY_AND_DISK)
+        seen = real.select("user_id", "item_id").distinct().persist(level)
+        relevant = ev.relevant_sets(test, seen, exclude_seen=conf.exclude_seen).persist(level)
         excluded = ev.test_users_without_relevant(test, relevant)
         if conf.max_users is not None:
             relevant = ev.sample_users(relevant, conf.max_users, seed=cfg.run.seed)
-            relevant = relevant.persist(StorageLevel.MEMORY_AND_DISK)
+            relevant = relevant.persist(level)
         users = relevant.select("user_id").distinct()
         scored_users = users.count()
         most_seen = (
@@ -85,17 +86,17 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         catalogue = seen.select("item_id").distinct().count()
         depth = min(max(conf.ks) + int(most_seen), max(catalogue, 1))
         for variant in variants:
-            train = ev.variant_interactions(variant, real, extra, conf, weights).persist(StorageLevel.MEMORY_AND_DISK)
+            train = ev.variant_interactions(variant, real, extra, conf, weights).persist(level)
             for model in conf.models:
                 recs = ev.recommend(model, train, users, seen, conf, depth=depth, seed=cfg.run.seed)
-                recs = recs.persist(StorageLevel.MEMORY_AND_DISK)
+                recs = recs.persist(level)
                 scored = ranking.per_user_metrics(
                     recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=conf.ks, by=("segment",)
                 )
                 frames.append(scored.select(F.lit(variant).alias("variant"), F.lit(model).alias("model"), "*"))
                 coverage_rows += _coverage(recs, relevant, conf.ks, catalogue, variant=variant, model=model)
             log.info("evaluate: %s trained and ranked", variant)
-        per_user = union_by_name(frames).persist(StorageLevel.MEMORY_AND_DISK)
+        per_user = union_by_name(frames).persist(level)
         names = ranking.metric_names(conf.ks)
         summaries = ev.bootstrap(
             per_user, names, variants, seed=cfg.run.seed, resamples=conf.bootstrap_resamples, confidence=conf.confidence

@@ -49,6 +49,7 @@ from recaug_spark.schema import (
     SILVER_STATS,
     SILVER_USER_FEATURES,
 )
+from recaug_spark.session import storage_level
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,11 @@ class Fitted:
         ]
 
 
-def transform(events: DataFrame, prep: PreprocessConfig, fitter: Fitter) -> tuple[DataFrame, Fitted]:
-    """Flag bots and extremes, mark fit rows, impute and normalize (``events`` has ``split``)."""
+def transform(
+    events: DataFrame, prep: PreprocessConfig, fitter: Fitter, *, level: StorageLevel
+) -> tuple[DataFrame, Fitted]:
+    """Flag bots and extremes, mark fit rows, impute and normalize (``events`` has ``split``); the
+    flagged rows are persisted at ``level`` for the fits that read them."""
     train = events.where(F.col("split") == split.TRAIN)
     bots = fitter.bots(train, prep.clean.bots)
     events = events.transform(clean.flag_bot_users(bots))
@@ -167,7 +171,7 @@ def transform(events: DataFrame, prep: PreprocessConfig, fitter: Fitter) -> tupl
         events.transform(clean.apply_fences(fences, extremes, columns))
         .withColumn("is_clean", clean.is_clean(prep.clean))
         .withColumn(FIT, F.col("is_clean") & F.coalesce(F.col("split") == split.TRAIN, F.lit(False)))
-        .persist(StorageLevel.MEMORY_AND_DISK_DESER)
+        .persist(level)
     )
     imputes, norms = [], []
     for spec in prep.impute:
@@ -227,14 +231,14 @@ def preprocess(
     base = (
         enriched.transform(clean.flag_duplicates(prep.clean.duplicates))
         .transform(clean.flag_out_of_range(prep.clean.time_range))
-        .persist(StorageLevel.MEMORY_AND_DISK_DESER)
+        .persist(storage_level(cfg.spark))
     )
     try:
         eligible = ~(F.col(clean.FLAG_DUPLICATE) | F.col(clean.FLAG_NEAR_DUPLICATE) | F.col(clean.FLAG_OUT_OF_RANGE))
         cutoff = split.cutoff_day(base.where(eligible), cfg.split) if cfg.split.mode == "global" else None
         events = base.transform(split.with_split(cfg.split, cutoff=cutoff, eligible=eligible))
         fitter = FromNormStats(lake.read(SILVER_STATS)) if start is not None else FitOnTraining()
-        events, fitted = transform(events, prep, fitter)
+        events, fitted = transform(events, prep, fitter, level=storage_level(cfg.spark))
         silver = events.withColumnRenamed(FIT, FIT_ROW).drop("split")
         counts: dict[str, int] = {}
         if start is not None:
@@ -253,7 +257,7 @@ def preprocess(
 def _write_features(cfg: RecaugConfig, lake: Lake, users: DataFrame | None, *, cutoff: datetime | None) -> None:
     """User and item features and feedback, from the fit rows of silver/events."""
     columns = ("user_id", "item_id", "event_type", "ts", "event_date", "price", "category")
-    train = lake.read(SILVER_EVENTS).where(F.col(FIT_ROW)).select(*columns).persist(StorageLevel.MEMORY_AND_DISK)
+    train = lake.read(SILVER_EVENTS).where(F.col(FIT_ROW)).select(*columns).persist(storage_level(cfg.spark))
     as_of = cutoff or train.agg(F.max("ts")).first()[0]  # type: ignore[index]
     if as_of is None:
         raise InputError("no clean training events: check preprocess.clean and split (nothing to fit on)")

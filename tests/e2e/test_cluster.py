@@ -125,7 +125,10 @@ def test_refresh_on_a_standalone_cluster_equals_local_mode(
 ) -> None:
     package = _package_zip(tmp_path / "dist")
     lake = tmp_path / "lake"
-    settings = [item for s in (*TEST_OVERRIDES, *REFRESH_FAST) for item in ("--set", s)]
+    # Two shuffle partitions, one per executor core (local mode used four): fewer tasks, and the tables
+    # must not depend on the partitioning.
+    overrides = (*TEST_OVERRIDES, *REFRESH_FAST, "spark.shuffle_partitions=2")
+    settings = [item for s in overrides for item in ("--set", s)]
     out = _submit(cluster, "--py-files", str(package), str(REPO / "jobs/refresh.py"), "--lake", str(lake),
                   "--run-id", "ref", *settings)  # fmt: skip
     assert out.returncode == 0, out.stderr[-4000:]
