@@ -207,3 +207,21 @@ def test_config_is_frozen() -> None:
     cfg = load_config()
     with pytest.raises(Exception, match="frozen"):
         cfg.run.seed = 3  # type: ignore[misc]
+
+
+def test_persist_level_maps_to_a_storage_level_and_rejects_others() -> None:
+    from pyspark import StorageLevel
+
+    from recaug_spark.session import storage_level
+
+    assert storage_level(load_config().spark) == StorageLevel.MEMORY_AND_DISK_DESER
+    assert storage_level(load_config([], ["spark.persist_level=disk_only"]).spark) == StorageLevel.DISK_ONLY
+    with pytest.raises(ConfigError) as err:
+        load_config([], ["spark.persist_level=off_heap"])
+    assert err.value.key == "spark.persist_level"
+
+
+def test_the_scale_config_loads() -> None:
+    cfg = load_config([REPO / "conf" / "scale.yaml"])
+    assert (cfg.source.events, cfg.spark.driver_memory, cfg.spark.master) == (50_000_000, "2g", "local[2]")
+    assert cfg.spark.persist_level == "disk_only" and cfg.evaluate.max_users == 10_000
