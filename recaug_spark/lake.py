@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ CONCURRENT_MODIFICATION: tuple[type[BaseException], ...] = (
     delta_errors.ConcurrentDeleteDeleteException,
     delta_errors.ConcurrentTransactionException,
 )
+
+
+NON_EMPTY_LOCATION = "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION"
+CREATE_RACE_POLLS = 20  # x 0.25 s: how long ensure() waits for another creator's first commit
 
 
 def is_concurrent_modification(error: BaseException) -> bool:
@@ -165,9 +170,16 @@ class Lake:
         try:
             with committing(table):
                 return builder.execute()
-        except Exception as error:  # two writers creating it at once: the other one's table will do
-            if is_concurrent_modification(error) and self.exists(table):
-                return DeltaTable.forPath(self.spark, self.path(table))
+        except Exception as error:
+            # Two writers creating it at once: the other one's table will do. Delta reports the race as
+            # a commit conflict, or, when the other writer's files were there but its first commit not
+            # yet, as a non-empty location; that commit lands within moments (junk in the location
+            # never becomes a table, and the error stands).
+            if is_concurrent_modification(error) or NON_EMPTY_LOCATION in str(error):
+                for _ in range(CREATE_RACE_POLLS):
+                    if self.exists(table):
+                        return DeltaTable.forPath(self.spark, self.path(table))
+                    time.sleep(0.25)
             raise
 
     def insert_new(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
@@ -86,3 +88,40 @@ def test_upsert_updates_only_changed_rows(spark: SparkSession, lake_root: Path) 
     counts = lake.upsert("t", changed, keys=("id",), schema=SCHEMA, compare=("value", "attrs"))
     assert (counts.inserted, counts.updated) == (0, 1)
     assert {r.id: r.attrs for r in lake.read("t").collect()} == {"a": {"x": "2"}, "b": None}
+
+
+class _RacedBuilder:
+    """DeltaTable.createIfNotExists(...) whose execute() loses the race the way Delta reports it when the
+    other writer's files are already there: after ``other_writer`` (if any) ran, a non-empty location."""
+
+    def __init__(self, other_writer: object) -> None:
+        self.other_writer = other_writer
+
+    def __getattr__(self, name: str) -> object:
+        return lambda *args, **kwargs: self  # location(), addColumns(), partitionedBy()
+
+    def execute(self) -> None:
+        if self.other_writer is not None:
+            self.other_writer()
+        raise RuntimeError("[DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION] Cannot create table")
+
+
+def test_ensure_takes_the_table_another_writer_created_and_reports_one_that_never_appears(
+    spark: SparkSession, lake_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from delta.tables import DeltaTable
+
+    lake = Lake(spark, str(lake_root))
+    location = lake.path("t")
+    monkeypatch.setattr("recaug_spark.lake.CREATE_RACE_POLLS", 2)
+    monkeypatch.setattr(DeltaTable, "createIfNotExists", lambda spark: _RacedBuilder(None))
+    with pytest.raises(RuntimeError, match="NON_EMPTY_LOCATION"):  # nothing appears: the error stands
+        lake.ensure("t", SCHEMA)
+
+    def other_writer() -> None:  # its commit lands a moment later
+        threading.Timer(0.3, lambda: rows(spark, []).write.format("delta").mode("append").save(location)).start()
+
+    monkeypatch.setattr(DeltaTable, "createIfNotExists", lambda spark: _RacedBuilder(other_writer))
+    monkeypatch.setattr("recaug_spark.lake.CREATE_RACE_POLLS", 40)
+    table = lake.ensure("t", SCHEMA)
+    assert lake.exists("t") and table.toDF().schema.fieldNames() == SCHEMA.fieldNames()
