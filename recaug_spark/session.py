@@ -69,6 +69,18 @@ def storage_level(cfg: SparkConfig) -> StorageLevel:
     return PERSIST_LEVELS[cfg.persist_level]
 
 
+def ml_storage_level(cfg: SparkConfig) -> str:
+    """The level, by Spark's name, at which Spark ML's ALS caches its rating blocks and factors:
+    ``DISK_ONLY`` under ``spark.persist_level=disk_only``, else ALS's own default.
+
+    Example:
+        >>> from recaug_spark.config import SparkConfig
+        >>> ml_storage_level(SparkConfig(delta_version="4.4.0", persist_level="disk_only"))
+        'DISK_ONLY'
+    """
+    return "DISK_ONLY" if cfg.persist_level == "disk_only" else "MEMORY_AND_DISK"
+
+
 def session_conf(cfg: SparkConfig, *, local: bool) -> dict[str, str]:
     """The settings recaug wants; build_session applies each only where spark-submit set none.
 

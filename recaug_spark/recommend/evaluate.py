@@ -108,15 +108,24 @@ def test_users_without_relevant(test: DataFrame, relevant: DataFrame) -> int:
 
 
 def recommend(
-    model: str, train: DataFrame, users: DataFrame, seen: DataFrame, conf: EvaluateConfig, *, depth: int, seed: int
+    model: str,
+    train: DataFrame,
+    users: DataFrame,
+    seen: DataFrame,
+    conf: EvaluateConfig,
+    *,
+    depth: int,
+    seed: int,
+    storage_level: str = "MEMORY_AND_DISK",
 ) -> DataFrame:
-    """``(user_id, items)``: the top max(ks) of ``model`` trained on ``train``, seen items left out."""
+    """``(user_id, items)``: the top max(ks) of ``model`` trained on ``train``, seen items left out
+    (``storage_level``: ALS's caching, see models.als)."""
     if model == "popularity":
         scores = models.popularity(train, users, depth=depth)
     elif model == "itemknn":
         scores = models.itemknn(train, users, conf.itemknn)
     else:
-        scores = models.als(train, users, conf.als, depth=depth, seed=seed)
+        scores = models.als(train, users, conf.als, depth=depth, seed=seed, storage_level=storage_level)
     return ranking.top_k(scores, k=max(conf.ks), seen=seen)
 
 

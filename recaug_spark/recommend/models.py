@@ -79,13 +79,23 @@ def indexed(interactions: DataFrame) -> tuple[DataFrame, DataFrame, DataFrame]:
     return interactions.join(users, "user_id").join(items, "item_id"), users, items
 
 
-def als(interactions: DataFrame, users: DataFrame, conf: AlsConfig, *, depth: int, seed: int) -> DataFrame:
-    """ALS (implicit) trained on ``interactions``; the ``depth`` best items per asked user (known users)."""
+def als(
+    interactions: DataFrame,
+    users: DataFrame,
+    conf: AlsConfig,
+    *,
+    depth: int,
+    seed: int,
+    storage_level: str = "MEMORY_AND_DISK",
+) -> DataFrame:
+    """ALS (implicit) trained on ``interactions``; the ``depth`` best items per asked user (known users).
+    ``storage_level``: where ALS caches its rating blocks and factors (a Spark storage level name)."""
     data, user_ids, item_ids = indexed(interactions)
     model = ALS(
         rank=conf.rank, regParam=conf.reg_param, alpha=conf.alpha, maxIter=conf.max_iter, implicitPrefs=True,
         userCol="user_ix", itemCol="item_ix", ratingCol="strength", seed=seed, numUserBlocks=conf.blocks,
         numItemBlocks=conf.blocks, coldStartStrategy="drop", nonnegative=False,
+        intermediateStorageLevel=storage_level, finalStorageLevel=storage_level,
     ).fit(data.select("user_ix", "item_ix", "strength"))  # fmt: skip
     asked = users.select("user_id").join(user_ids, "user_id")
     recs = model.recommendForUserSubset(asked.select("user_ix"), depth)

@@ -32,7 +32,7 @@ from recaug_spark.recommend import ranking
 from recaug_spark.report.evaluation import write_evaluation_report
 from recaug_spark.runs import SKIPPED, RunContext, StageResult, unchanged_since_success
 from recaug_spark.schema import EVAL_METRICS, GOLD_AUGMENTED, GOLD_EVAL, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
-from recaug_spark.session import storage_level
+from recaug_spark.session import ml_storage_level, storage_level
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,10 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         for variant in variants:
             train = ev.variant_interactions(variant, real, extra, conf, weights).persist(level)
             for model in conf.models:
-                recs = ev.recommend(model, train, users, seen, conf, depth=depth, seed=cfg.run.seed)
+                recs = ev.recommend(
+                    model, train, users, seen, conf, depth=depth, seed=cfg.run.seed,
+                    storage_level=ml_storage_level(cfg.spark),
+                )  # fmt: skip
                 recs = recs.persist(level)
                 scored = ranking.per_user_metrics(
                     recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=conf.ks, by=("segment",)

@@ -104,6 +104,29 @@ def test_top_k_breaks_ties_by_item_id_and_leaves_seen_items_out(spark: SparkSess
     assert got == {"u": ["c", "b", "d"], "v": ["z"]}
 
 
+def test_als_on_disk_only_storage_gives_the_same_scores(spark: SparkSession) -> None:
+    """spark.persist_level=disk_only makes ALS cache on disk (the 2 GiB scale run): same model, same scores."""
+    from recaug_spark.config import AlsConfig
+    from recaug_spark.recommend import models
+
+    rng = np.random.default_rng(3)
+    rows = [(f"u{u}", f"i{(u * 3 + int(j)) % 25}", float(1 + j % 3)) for u in range(40) for j in rng.integers(0, 8, 6)]
+    interactions = spark.createDataFrame(rows, "user_id string, item_id string, strength double")
+    users = interactions.select("user_id").distinct()
+    conf = AlsConfig(rank=4, max_iter=3, blocks=2)
+    scores = {
+        level: {
+            (r.user_id, r.item_id): r.score
+            for r in models.als(interactions, users, conf, depth=5, seed=1, storage_level=level).collect()
+        }
+        for level in ("MEMORY_AND_DISK", "DISK_ONLY")
+    }
+    assert len(scores["DISK_ONLY"]) == 40 * 5
+    assert scores["DISK_ONLY"].keys() == scores["MEMORY_AND_DISK"].keys()
+    for key, value in scores["MEMORY_AND_DISK"].items():
+        assert scores["DISK_ONLY"][key] == pytest.approx(value, rel=1e-5, abs=1e-6)
+
+
 def test_user_sample_is_the_keyed_hash_smallest_users_with_all_their_segments(spark: SparkSession) -> None:
     rows = [("all", f"u{u}", [f"i{u}"]) for u in range(200)]
     rows += [("warm" if u % 3 else "cold", f"u{u}", [f"i{u}"]) for u in range(200)]
