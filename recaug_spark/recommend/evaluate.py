@@ -116,7 +116,7 @@ def recommend(
     *,
     depth: int,
     seed: int,
-    storage_level: str = "MEMORY_AND_DISK",
+    storage_level: str,
 ) -> DataFrame:
     """``(user_id, items)``: the top max(ks) of ``model`` trained on ``train``, seen items left out
     (``storage_level``: ALS's caching, see models.als)."""

@@ -86,7 +86,7 @@ def als(
     *,
     depth: int,
     seed: int,
-    storage_level: str = "MEMORY_AND_DISK",
+    storage_level: str,
 ) -> DataFrame:
     """ALS (implicit) trained on ``interactions``; the ``depth`` best items per asked user (known users).
     ``storage_level``: where ALS caches its rating blocks and factors (a Spark storage level name)."""

@@ -70,7 +70,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     extra, used_runs, skipped = _extra_inputs(lake, cfg)
     variants = [v for v in conf.variants if all(n in extra for n in ev.NEEDS[v])]
     frames, coverage_rows = [], []
-    level = storage_level(cfg.spark)
+    level, als_level = storage_level(cfg.spark), ml_storage_level(cfg.spark)
     try:
         seen = real.select("user_id", "item_id").distinct().persist(level)
         relevant = ev.relevant_sets(test, seen, exclude_seen=conf.exclude_seen).persist(level)
@@ -89,9 +89,8 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
             train = ev.variant_interactions(variant, real, extra, conf, weights).persist(level)
             for model in conf.models:
                 recs = ev.recommend(
-                    model, train, users, seen, conf, depth=depth, seed=cfg.run.seed,
-                    storage_level=ml_storage_level(cfg.spark),
-                )  # fmt: skip
+                    model, train, users, seen, conf, depth=depth, seed=cfg.run.seed, storage_level=als_level
+                )
                 recs = recs.persist(level)
                 scored = ranking.per_user_metrics(
                     recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=conf.ks, by=("segment",)
