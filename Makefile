@@ -5,7 +5,7 @@ BENCH ?=
 QUICK ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup jars demo test lint format bench dist cluster-test clean
+.PHONY: setup jars demo test test-nightly lint format bench dist cluster-test clean
 
 setup:  ## create the environment, install, resolve the Delta jars (idempotent)
 	@scripts/setup.sh
@@ -16,10 +16,13 @@ jars: setup  ## (re)check the Delta jar cache; downloads only what is missing
 demo: setup  ## run the embedded default: every stage (recaug refresh) on the demo shop, lake under ./lakehouse
 	@$(VENV)/bin/recaug refresh
 
-test: setup  ## lint + the whole test suite (one local Spark session)
+test: setup  ## lint + the test suite (one local Spark session), all but the nightly-job scenarios
 	@$(VENV)/bin/ruff check recaug_spark jobs tests
 	@$(VENV)/bin/ruff format --check recaug_spark jobs tests
-	@$(PY) -m pytest -q $(PYTEST_ARGS)
+	@$(PY) -m pytest -q -m "not nightly" $(PYTEST_ARGS)
+
+test-nightly: setup  ## whole-refresh and multi-process scenarios: standalone cluster, crash chain, garbage, local[1] CLI
+	@$(PY) -m pytest -q -m nightly $(PYTEST_ARGS)
 
 lint:
 	@$(VENV)/bin/ruff check recaug_spark jobs tests

@@ -49,6 +49,7 @@ def test_setup_a_second_time_downloads_nothing() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.nightly
 def test_a_refresh_killed_after_a_commit_is_finished_by_the_next(
     spark: SparkSession, reference_refresh: Path, tmp_path: Path
 ) -> None:

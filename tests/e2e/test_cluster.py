@@ -28,7 +28,7 @@ from recaug_spark.jars import resolved_jars
 from tests.conftest import REFRESH_FAST, REPO, TEST_OVERRIDES, test_config
 from tests.spark.test_refresh import assert_same_tables
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.nightly]
 SPARK_HOME = Path(pyspark.__file__).parent
 BIN = Path(sys.executable).parent
 

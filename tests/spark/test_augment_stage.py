@@ -234,6 +234,7 @@ def test_partitioning_batch_size_and_test_period_rows_change_nothing(spark: Spar
 
 
 @pytest.mark.slow
+@pytest.mark.nightly
 def test_local_1_through_the_cli_gives_the_same_rows(spark: SparkSession, augmented: Augmented) -> None:
     """``--set spark.master=local[1]`` takes effect, and the first four ops (row, sequence, session and
     attribute shapes) give the rows they gave in-process on local[2]."""

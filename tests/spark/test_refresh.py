@@ -63,6 +63,7 @@ def test_a_second_refresh_skips_every_stage_and_changes_no_table(
     assert Lake(spark, str(reference_refresh)).versions(DATA_TABLES) == lake.versions(DATA_TABLES)  # not even a commit
 
 
+@pytest.mark.nightly
 def test_crashes_at_commits_then_a_rerun_give_the_uninterrupted_tables(
     spark: SparkSession, reference_refresh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,6 +88,7 @@ def test_crashes_at_commits_then_a_rerun_give_the_uninterrupted_tables(
     assert {r.run_id: r.status for r in refreshes if r.run_id == "ref"} == {"ref": SUCCEEDED}  # finished by the rerun
 
 
+@pytest.mark.nightly
 def test_two_refreshes_of_disjoint_dates_both_succeed(spark: SparkSession, tmp_path: Path) -> None:
     """Two sources (the demo shop in September and in October) ingested into one lake at once: different
     locks, so both run; their commits race on bronze, the loser's stage is retried, and the lake ends
@@ -191,6 +193,7 @@ def _garbage_batch(path: Path, *, good: int = 900) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.nightly
 def test_a_batch_with_garbage_goes_through_refresh_and_the_garbage_is_quarantined(
     spark: SparkSession, tmp_path: Path
 ) -> None:
