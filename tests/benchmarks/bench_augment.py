@@ -17,7 +17,10 @@ target >= 0.5; the per-op ratios are reported too, and so is ``identity_udf_rows
 returning its input on the same rows, i.e. Spark's own Arrow round trip (JVM rows -> Arrow -> Python
 -> Arrow -> JVM rows) with no work at all. No column-op UDF can beat it, so ``ratio_ceiling`` =
 identity / (2 x numpy) bounds the ratio any wrapper could reach on this machine, and
-``udf_vs_identity`` says how close the column-op wrapper (keyed draws, kernel) comes to it. The benchmark also
+``udf_vs_identity`` says how close the column-op wrapper (keyed draws, kernel) comes to it.
+``by_arrow_batch`` repeats gaussian_noise, the identity UDF and the numpy kernel with Arrow batches of
+10^4, 10^5 and 10^6 rows (the numpy kernel in batches of the same size), to show whether the batch size
+moves that bound. The benchmark also
 fails when the pandas UDF is less than 10x faster than the row UDF. Sequence ops run over demo
 histories (the demo shop ingested, then each user's events grouped by the generic ``applyInPandas``
 wrapper): sequences/s per op.
@@ -182,6 +185,26 @@ def _identity_throughput(df: DataFrame) -> float:
     return df.count() / seconds
 
 
+def _by_arrow_batch(
+    spark: SparkSession, df: DataFrame, kernel: frames.ColumnKernel, arrays: list[np.ndarray], keys: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """gaussian_noise (UDF and numpy) and the identity UDF per Arrow batch size; the ceiling each implies."""
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key)
+    out = {}
+    try:
+        for batch in (10_000, 100_000, 1_000_000):
+            spark.conf.set(key, str(batch))
+            numpy_tp = _numpy_throughput(kernel, arrays, keys, batch)
+            udf_tp, identity_tp = _udf_throughput(df, kernel, ["price"]), _identity_throughput(df)
+            out[str(batch)] = {"udf_rows_per_s": round(udf_tp), "identity_udf_rows_per_s": round(identity_tp),
+                               "numpy_rows_per_s": round(numpy_tp), "ratio": round(udf_tp / (2 * numpy_tp), 3),
+                               "ratio_ceiling": round(identity_tp / (2 * numpy_tp), 3)}  # fmt: skip
+    finally:
+        spark.conf.set(key, before)
+    return out
+
+
 def _sequences(spark: SparkSession, work: Path, events: int) -> dict[str, Any]:
     """Sequences/s of each sequence op over the demo shop's histories (bronze events)."""
     cfg = load_config([], [*SETTINGS, f"source.events={events}"], lake_root=str(work / "demo-lake"))
@@ -237,6 +260,7 @@ def run(*, quick: bool) -> dict[str, Any]:
         kernel = recipes.column_kernel(noise, fitted)
         row = _speedup(spark, df, kernel, sample=sample, sigma=0.5, path=work / "sample")
         identity_tp = _identity_throughput(df)
+        by_batch = _by_arrow_batch(spark, df, kernel, [arrays["price"]], keys)
         speedup = per_op["gaussian_noise"]["udf_rows_per_s"] / row["row_udf_rows_per_s"]
         sequences = _sequences(spark, work, 100_000 if quick else 1_000_000)
         udf_total, numpy_total = len(NUMERIC_OPS) * n / udf_seconds, len(NUMERIC_OPS) * n / numpy_seconds
@@ -253,6 +277,7 @@ def run(*, quick: bool) -> dict[str, Any]:
             "ratio_ceiling": round(identity_tp / (2 * numpy_total), 3),
             "udf_vs_identity": round(udf_total / identity_tp, 3),
             "per_op": per_op,
+            "by_arrow_batch": by_batch,
             **{k: round(v) if isinstance(v, float) else v for k, v in row.items()},
             "speedup_over_row_udf": round(speedup, 1),
             "min_speedup": MIN_SPEEDUP,

@@ -203,6 +203,7 @@ def test_a_rerun_skips_and_a_tampered_generator_fails_cleanly(gan_lake: GanLake,
     shutil.rmtree(bad)
 
 
+@pytest.mark.nightly
 def test_data_parallel_training_through_torch_distributor(gan_lake: GanLake, spark: SparkSession) -> None:
     """gan.retrain with 2 local processes (TorchDistributor, gloo all-reduce): a new, loadable version."""
     cfg = gan_lake.cfg("gan.retrain=true", "gan.epochs=1", "gan.train.distributed.processes=2")
