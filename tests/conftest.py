@@ -35,9 +35,9 @@ def spark() -> Iterator[object]:
 
     Adaptive query execution is off in this session only: on the suite's tiny tables it re-plans after
     every shuffle and submits each shuffle stage as a job of its own (a refresh of the test shop: 405
-    jobs with it, 263 without; the suite takes about 10% less time). No result may depend on it: tests
-    run the same stages on 1, 2 and 4 partitions and compare the tables, and the CLI, cluster and
-    benchmark runs keep Spark's default (on).
+    jobs with it, 263 without; the suite takes about 9% less time). No result may depend on it: tests
+    run the same stages on different partition counts and compare the tables, and the nightly CLI and
+    cluster runs (make test-nightly) and the benchmarks keep Spark's default (on).
     """
     from recaug_spark.session import build_session
 

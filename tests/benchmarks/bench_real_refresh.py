@@ -4,13 +4,15 @@ For Taobao and Complete Journey (../shared/data, their conf/sources/*.yaml), a f
 `recaug refresh` process each (local[2]); then the evaluation report's rows (metrics.json) are compared
 with gold/eval_metrics of the same run, field by field. ``ratio`` = rows that agree / rows, target 1.0.
 Also recorded: wall seconds per dataset, and NDCG@10 over all users per (variant, model) with the
-interval (the README's headline figures come from here). ``--quick`` runs Complete Journey only.
+interval (the README's headline figures come from here). ``--quick`` runs Complete Journey only;
+``RECAUG_BENCH_SOURCES=taobao`` (a comma-separated list) runs the datasets it names, e.g. to redo one.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -36,6 +38,11 @@ def _same(a: Any, b: Any) -> bool:
 def run(*, quick: bool) -> dict[str, Any]:
     """Refresh each dataset in a fresh lake and check its report against its table."""
     sources = ["completejourney"] if quick else ["completejourney", "taobao"]
+    if os.environ.get("RECAUG_BENCH_SOURCES"):
+        sources = [s.strip() for s in os.environ["RECAUG_BENCH_SOURCES"].split(",") if s.strip()]
+        unknown = set(sources) - {"completejourney", "taobao"}
+        if unknown:
+            raise ValueError(f"RECAUG_BENCH_SOURCES names {sorted(unknown)}; known: completejourney, taobao")
     work = Path(tempfile.mkdtemp(prefix="bench-real-refresh-"))
     result: dict[str, Any] = {}
     agree = total = 0
