@@ -74,16 +74,17 @@ def run(*, quick: bool) -> dict[str, Any]:
         spark = build_session(load_config([], list(SETTINGS)).spark, app_name="bench-evaluate")
         names = ranking.metric_names(KS)
 
+        def inputs() -> tuple[Any, Any]:
+            return spark.read.parquet(str(work / "recs.parquet")), spark.read.parquet(str(work / "truth.parquet"))
+
         def spark_means() -> dict[str, float]:
-            recs = spark.read.parquet(str(work / "recs.parquet"))
-            rel = spark.read.parquet(str(work / "truth.parquet"))
+            recs, rel = inputs()
             per_user = ranking.per_user_metrics(recs, rel, ks=KS)
             row = per_user.agg(*[F.avg(F.col(f"`{n}`")).alias(n) for n in names]).first()
             return {n: float(row[n]) for n in names}
 
         def spark_floor() -> int:
-            recs = spark.read.parquet(str(work / "recs.parquet"))
-            rel = spark.read.parquet(str(work / "truth.parquet"))
+            recs, rel = inputs()
             joined = rel.where(F.size("relevant") > 0).join(recs, "user_id", "left")
             return int(joined.agg(F.sum(F.size("relevant") + F.size("items"))).first()[0])
 
