@@ -5,7 +5,7 @@ Data layout:
     recommended        int64 (n_users, L)   item indices in rank order (column 0 is rank 1), right-padded
                                             with -1 when a user has fewer than L recommendations; -1 never
                                             matches anything. A row should not repeat an item (a repeated
-                                            relevant item would count as a hit twice, as in Spark).
+                                            relevant item counts as a hit twice here, once in ranking.py).
     relevant_offsets   int64 (n_users + 1)  CSR offsets: user u's relevant items are
                                             relevant_items[relevant_offsets[u]:relevant_offsets[u + 1]]
     relevant_items     int64 (nnz,)         the concatenated, per-user de-duplicated test items (>= 0)

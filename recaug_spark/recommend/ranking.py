@@ -2,8 +2,8 @@
 
 Lists are built from sorted arrays (``sort_array`` of (rank, item) structs), never from the order of a
 ``collect_list`` after a shuffle; ties break by score descending, then item id ascending. The metrics
-are SQL higher-order functions over each user's list and relevant set (no Python), with the
-definitions of recommend/metrics.py (the numpy reference they are tested against):
+are native SQL over each user's hits (no Python, no per-item lambda), with the definitions of
+recommend/metrics.py (the numpy reference they are tested against):
 
 * precision@k = hits in the top k / k;  recall@k = hits in the top k / |R|
 * ndcg@k = sum_{r <= k} hit_r / log2(r + 1)  /  sum_{r <= min(|R|, k)} 1 / log2(r + 1)
@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 ITEMS = "items"  # array<string>, rank order
 RELEVANT = "relevant"  # array<string>, distinct
+_SIZE, _LIST, _HIT, _J = "_n_relevant", "_items", "_hit", "_j"  # list_metrics' working columns
 
 
 def top_k(scores: DataFrame, *, k: int, seen: DataFrame | None = None) -> DataFrame:
@@ -42,28 +43,59 @@ def metric_names(ks: Sequence[int]) -> list[str]:
     return [f"{m}@{k}" for k in ks for m in ("precision", "recall", "ndcg", "map", "hit_rate")] + ["mrr"]
 
 
-def _up_to(k: int) -> Column:
-    """1-based ranks of the hits within the top ``k`` (ascending)."""
-    return F.filter("_hit_ranks", lambda r: r <= k)
-
-
-def _sum(values: Column) -> Column:
-    return F.aggregate(values, F.lit(0.0), lambda acc, x: acc + x)
-
-
 def _ideal_dcg(k: int) -> Column:
     """sum_{r <= min(|R|, k)} 1 / log2(r + 1), looked up in a table of the k possible values."""
     table = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))
-    return F.element_at(F.array(*[F.lit(float(v)) for v in table]), F.least(F.size(RELEVANT), F.lit(k)))
+    return F.element_at(F.array(*[F.lit(float(v)) for v in table]), F.least(F.col(_SIZE), F.lit(k)))
 
 
-def _ndcg(k: int) -> Column:
-    return _sum(F.transform(_up_to(k), lambda r: 1.0 / F.log2(r + 1))) / _ideal_dcg(k)
+def paired(recommended: DataFrame, relevant: DataFrame) -> DataFrame:
+    """Each row of ``relevant`` with at least one relevant item, beside that user's ``items`` (null when
+    the user has no recommendation): what :func:`list_metrics` scores."""
+    return relevant.where(F.size(RELEVANT) > 0).join(recommended, "user_id", "left")
 
 
-def _map(k: int) -> Column:
-    """The j-th hit (1-based), at rank r, adds precision@r = j / r."""
-    return _sum(F.transform(_up_to(k), lambda r, j: (j + 1) / r)) / F.least(F.size(RELEVANT), F.lit(k))
+def list_metrics(pairs: DataFrame, *, ks: Sequence[int], by: Sequence[str] = ()) -> DataFrame:
+    """``(*by, user_id, <metric columns>)``, one row per ``(*by, user_id)`` of ``pairs`` (from :func:`paired`).
+
+    One row per hit, not per recommended item: ``array_intersect(items, relevant)`` keeps the hits in
+    rank order, so its 0-based position is j (the hit's index among the hits, for MAP) and
+    ``array_position(items, hit)`` its rank r. A user without hits keeps one all-null row (the outer
+    explode) and scores 0. Every metric is then a sum over a user's hit rows, in native (code-generated)
+    expressions: no lambda runs per recommended item. A list that repeats an item counts it once, at
+    its first rank (the lists of :func:`top_k` never repeat one).
+    """
+    items = F.coalesce(F.col(ITEMS), F.array().cast("array<string>"))
+    hits = pairs.select(
+        *by, "user_id", F.size(RELEVANT).alias(_SIZE), items.alias(_LIST),
+        F.posexplode_outer(F.array_intersect(items, F.col(RELEVANT))).alias(_J, _HIT),
+    )  # fmt: skip
+    rank = F.array_position(_LIST, F.col(_HIT))  # 1-based; null on a user's no-hit row
+
+    def total(name: str, value: Column, within: Column) -> Column:
+        return F.sum(F.when(within, value).otherwise(0.0)).alias(name)
+
+    sums: list[Column] = []
+    for k in ks:
+        within = rank <= k  # null (so: not counted) on a no-hit row
+        sums += [
+            total(f"_hits{k}", F.lit(1.0), within),
+            total(f"_dcg{k}", 1.0 / F.log2(rank + 1), within),
+            total(f"_ap{k}", (F.col(_J) + 1) / rank, within),  # the j-th hit at rank r adds precision@r
+        ]
+    sums.append(total("mrr", 1.0 / rank, F.col(_J) == 0))  # the first hit, anywhere in the list
+    per_user = hits.groupBy(*by, "user_id", _SIZE).agg(*sums)
+    columns: list[Column] = []
+    for k in ks:
+        n_hits = F.col(f"_hits{k}")
+        columns += [
+            (n_hits / F.lit(float(k))).alias(f"precision@{k}"),
+            (n_hits / F.col(_SIZE)).alias(f"recall@{k}"),
+            (F.col(f"_dcg{k}") / _ideal_dcg(k)).alias(f"ndcg@{k}"),
+            (F.col(f"_ap{k}") / F.least(F.col(_SIZE), F.lit(k))).alias(f"map@{k}"),
+            (n_hits > 0).cast("double").alias(f"hit_rate@{k}"),
+        ]
+    return per_user.select(*by, "user_id", *columns, "mrr")
 
 
 def per_user_metrics(
@@ -72,21 +104,4 @@ def per_user_metrics(
     """``(*by, user_id, <metric columns>)`` for every row of ``relevant`` ``(*by, user_id, relevant)`` with
     at least one relevant item; ``recommended`` is ``(user_id, items)`` from :func:`top_k` (a user missing
     from it has an empty list). ``by``: extra key columns of ``relevant`` kept (e.g. the segment)."""
-    joined = relevant.where(F.size(RELEVANT) > 0).join(recommended, "user_id", "left")
-    items = F.coalesce(F.col(ITEMS), F.array().cast("array<string>"))
-    # The 1-based ranks of the hits, once per user: every metric below reads this short array.
-    ranks = F.transform(items, lambda x, i: F.when(F.array_contains(RELEVANT, x), i + 1).otherwise(0))
-    with_hits = joined.withColumn("_hit_ranks", F.filter(ranks, lambda r: r > 0))
-    columns: list[Column] = []
-    for k in ks:
-        hits = F.size(_up_to(k))
-        columns += [
-            (hits / F.lit(float(k))).alias(f"precision@{k}"),
-            (hits / F.size(RELEVANT)).alias(f"recall@{k}"),
-            _ndcg(k).alias(f"ndcg@{k}"),
-            _map(k).alias(f"map@{k}"),
-            (hits > 0).cast("double").alias(f"hit_rate@{k}"),
-        ]
-    first = F.element_at("_hit_ranks", 1)
-    columns.append(F.when(F.size("_hit_ranks") > 0, 1.0 / first).otherwise(0.0).alias("mrr"))
-    return with_hits.select(*by, "user_id", *columns)
+    return list_metrics(paired(recommended, relevant), ks=ks, by=by)

@@ -94,6 +94,15 @@ def test_pyspark_documented_ranking_example(spark: SparkSession) -> None:
     assert mean["recall@5"] == pytest.approx(0.35555555555555557)
 
 
+def test_a_repeated_item_counts_once_at_its_first_rank(spark: SparkSession) -> None:
+    recs = spark.createDataFrame([("u", ["b", "a", "a", "c"])], "user_id string, items array<string>")
+    truth = spark.createDataFrame([("u", ["a", "c"])], "user_id string, relevant array<string>")
+    row = ranking.per_user_metrics(recs, truth, ks=(4,)).first()
+    assert row["precision@4"] == 0.5 and row["recall@4"] == 1.0 and row["mrr"] == 0.5  # hits at ranks 2 and 4
+    assert row["map@4"] == pytest.approx((1 / 2 + 2 / 4) / 2)
+    assert row["ndcg@4"] == pytest.approx((1 / np.log2(3) + 1 / np.log2(5)) / (1 + 1 / np.log2(3)))
+
+
 def test_top_k_breaks_ties_by_item_id_and_leaves_seen_items_out(spark: SparkSession) -> None:
     scores = spark.createDataFrame(
         [("u", "b", 1.0), ("u", "a", 1.0), ("u", "c", 2.0), ("u", "d", 1.0), ("u", "e", 0.5), ("v", "z", 1.0)],
