@@ -38,10 +38,18 @@ def spark() -> Iterator[object]:
     jobs with it, 263 without; the suite takes about 9% less time). No result may depend on it: tests
     run the same stages on different partition counts and compare the tables, and the nightly CLI and
     cluster runs (make test-nightly) and the benchmarks keep Spark's default (on).
+
+    Spark keeps 100 compiled code-generated classes by default; the suite runs the same stages again
+    and again, each with hundreds of distinct plans, so with the default many plans are compiled (and
+    then JIT-compiled by the JVM) afresh on every run. Two refreshes of the test shop in one JVM: 210 s
+    + 107 s with the default, 184-201 s + 87-95 s (three runs) with room for 5,000; the JVM's JIT
+    compilers alone used about 190 s + 54 s of CPU of it either way, which is why the suite is slow.
     """
     from recaug_spark.session import build_session
 
-    session = build_session(test_config().spark, app_name="recaug-tests")
+    cfg = test_config().spark
+    cfg = cfg.model_copy(update={"conf": {**cfg.conf, "spark.sql.codegen.cache.maxEntries": "5000"}})
+    session = build_session(cfg, app_name="recaug-tests")
     session.conf.set("spark.sql.adaptive.enabled", "false")
     yield session
     session.stop()
