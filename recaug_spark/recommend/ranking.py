@@ -63,7 +63,7 @@ def list_metrics(pairs: DataFrame, *, ks: Sequence[int], by: Sequence[str] = ())
     ``array_position(items, hit)`` its rank r. A user without hits keeps one all-null row (the outer
     explode) and scores 0. Every metric is then a sum over a user's hit rows, in native (code-generated)
     expressions: no lambda runs per recommended item. A list that repeats an item counts it once, at
-    its first rank (the lists of :func:`top_k` never repeat one).
+    its first rank (the numpy reference would count it at each).
     """
     items = F.coalesce(F.col(ITEMS), F.array().cast("array<string>"))
     hits = pairs.select(

@@ -2,7 +2,7 @@
 
 10^5 users x 10^4 items: each user has a top-20 list (items drawn by Zipf popularity, no repeats) and
 1-10 relevant items (the same popularity), written once to Parquet (not timed). Spark: read the Parquet
-files, per-user metrics for K = 5, 10, 20 (recommend/ranking.py, SQL higher-order functions) and their
+files, per-user metrics for K = 5, 10, 20 (recommend/ranking.py, native SQL sums over each user's hits) and their
 means, on local[2]. numpy: recommend/metrics.py's per_user_metrics on the same arrays and their means,
 one process. ``ratio`` = numpy seconds / Spark seconds (target 0.5); the means must agree to 1e-9.
 Both times are the best of three after a warm-up. ``spark_floor_seconds``: the same read and pairing
