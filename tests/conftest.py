@@ -28,6 +28,10 @@ def test_config(*overrides: str, conf: tuple[str | Path, ...] = (), lake: str | 
 
 test_config.__test__ = False  # a helper, not a test
 
+# Spark conf of the suite's session only (the spark fixture says why); CLI, cluster and bench runs keep
+# Spark's defaults.
+TEST_SESSION_CONF = {"spark.sql.adaptive.enabled": "false", "spark.sql.codegen.cache.maxEntries": "5000"}
+
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
@@ -48,9 +52,8 @@ def spark() -> Iterator[object]:
     from recaug_spark.session import build_session
 
     cfg = test_config().spark
-    cfg = cfg.model_copy(update={"conf": {**cfg.conf, "spark.sql.codegen.cache.maxEntries": "5000"}})
+    cfg = cfg.model_copy(update={"conf": {**cfg.conf, **TEST_SESSION_CONF}})
     session = build_session(cfg, app_name="recaug-tests")
-    session.conf.set("spark.sql.adaptive.enabled", "false")
     yield session
     session.stop()
 
