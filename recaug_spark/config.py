@@ -661,6 +661,23 @@ class InsertOp(AugmentOp):
     ratio: float = Field(0.2, gt=0, le=1)
 
 
+class SlideWindowOp(AugmentOp):
+    """DA4Rec's sliding window: copy c is the window of ``length`` events ending ``c * stride`` events
+    before the end of the sequence (copy 0 = the most recent events); a copy without a full window
+    writes nothing."""
+
+    op: Literal["slide_window"]
+    length: int = Field(20, ge=1, description="events per window")
+    stride: int = Field(1, ge=1, description="events between the ends of consecutive copies' windows")
+
+
+class SubsetSplitOp(AugmentOp):
+    """DA4Rec's subset split: each event kept with probability 1 - ``dropout``, in order (at least one)."""
+
+    op: Literal["subset_split"]
+    dropout: float = Field(0.25, gt=0, lt=1, description="probability that an event is dropped")
+
+
 class TimeShiftOp(AugmentOp):
     """Move each session, as a block, within its day or week."""
 
@@ -678,7 +695,7 @@ class CategoricalJitterOp(AugmentOp):
 
 _OP_CLASSES: tuple[type[AugmentOp], ...] = (
     GaussianNoiseOp, SaltAndPepperOp, RandomScalingOp, RotationOp, JitterOp, FeatureMaskOp, CropOp, MaskOp,
-    ReorderOp, SubstituteOp, InsertOp, TimeShiftOp, CategoricalJitterOp,
+    ReorderOp, SubstituteOp, InsertOp, SlideWindowOp, SubsetSplitOp, TimeShiftOp, CategoricalJitterOp,
 )  # fmt: skip
 OP_MODELS: dict[str, type[AugmentOp]] = {
     model.model_fields["op"].annotation.__args__[0]: model  # type: ignore[union-attr]
@@ -848,7 +865,7 @@ class GenerateConfig(Frozen):
 # --------------------------------------------------------------------------------------------------
 
 Variant = Literal["real", "real+augmented", "real+synthetic", "real+both"]
-ModelName = Literal["popularity", "itemknn", "als"]
+ModelName = Literal["popularity", "itemknn", "als", "sasrec"]
 
 
 class AlsConfig(Frozen):
@@ -859,6 +876,45 @@ class AlsConfig(Frozen):
     alpha: float = Field(10.0, ge=0, description="confidence = 1 + alpha x strength")
     max_iter: int = Field(10, ge=1)
     blocks: int = Field(4, ge=1, description="user and item blocks (fixed, so results do not follow the cluster)")
+
+
+class SasrecConfig(Frozen):
+    """SASRec (Kang and McAuley, 2018): causal self-attention over a user's recent items, trained to
+    predict the next item at every position. Defaults follow RecBole's SASRec (2 layers, 2 heads, hidden
+    64, inner 256, max_len 50, Adam lr 1e-3) with full-softmax cross-entropy, the strong baseline."""
+
+    max_len: int = Field(50, ge=2, le=1_000, description="a user's most recent items the model reads")
+    hidden: int = Field(64, ge=2, description="embedding and hidden size (a multiple of heads)")
+    inner: int = Field(256, ge=1, description="feed-forward size of each block")
+    layers: int = Field(2, ge=1, le=12, description="self-attention blocks")
+    heads: int = Field(2, ge=1, le=16, description="attention heads per block")
+    dropout: float = Field(0.3, ge=0, lt=1, description="dropout of embeddings, attention and feed-forward")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    weight_decay: float = Field(0.0, ge=0)
+    batch_size: int = Field(256, ge=1, description="training sequences per step")
+    epochs: int = Field(50, ge=1, description="the epoch budget (early stopping may end sooner)")
+    patience: int = Field(5, ge=1, description="stop after this many epochs without a better validation NDCG@10")
+    validation_users: int = Field(
+        5_000, ge=1, description="users (hash sample) whose last training item is the validation target"
+    )
+    full_softmax_max_items: int = Field(
+        100_000, ge=1, description="catalogues up to this size train with full-softmax cross-entropy"
+    )
+    negatives: int = Field(
+        256, ge=1, description="larger catalogues: uniform negatives per step for sampled softmax (logQ-corrected)"
+    )
+    collapse_repeats: bool = Field(
+        True, description="drop an event whose item repeats the previous one (a view then a cart of one item)"
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = cuda when available")
+    threads: int | None = Field(None, ge=1, description="torch threads on the driver (None = all cores)")
+    score_batch: int = Field(512, ge=1, description="users scored per forward pass on an executor")
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> SasrecConfig:
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+        return self
 
 
 class ItemKnnConfig(Frozen):
@@ -872,7 +928,7 @@ class EvaluateConfig(Frozen):
     """Stage evaluate: recommenders trained per variant, ranked over the full catalogue, compared to ``real``."""
 
     variants: tuple[Variant, ...] = ("real", "real+augmented", "real+synthetic", "real+both")
-    models: tuple[ModelName, ...] = ("popularity", "itemknn", "als")
+    models: tuple[ModelName, ...] = ("popularity", "itemknn", "als", "sasrec")
     ks: tuple[int, ...] = Field((5, 10, 20), min_length=1)
     exclude_seen: bool = Field(True, description="items a user had in training are neither recommended nor relevant")
     augmented_weight: float = Field(0.5, ge=0, description="strength factor of augmented rows")
@@ -886,6 +942,7 @@ class EvaluateConfig(Frozen):
     )
     als: AlsConfig = AlsConfig()
     itemknn: ItemKnnConfig = ItemKnnConfig()
+    sasrec: SasrecConfig = SasrecConfig()
 
     @model_validator(mode="after")
     def _real_first(self) -> EvaluateConfig:

@@ -5,14 +5,16 @@ Everything here runs inside a vectorized UDF (or a test) and is a function of it
 * :func:`apply_kernel` runs a numeric kernel over a batch of (row key, copy) rows;
 * :func:`edit_sequence` edits one user's time-ordered history once per copy, with any :data:`FrameEdit`
   (a function of the user's rows as numpy columns: per-user pandas frames cost milliseconds each);
-* :func:`item_edit` turns a sequence kernel on item ids (crop, mask, reorder, substitute, insert) into a
-  frame edit, and :func:`session_shift` does the same for the context kernel ``time_shift``.
+* :func:`item_edit` turns a sequence kernel on item ids (crop, mask, reorder, substitute, insert,
+  slide_window, subset_split) into a frame edit, and :func:`session_shift` does the same for the
+  context kernel ``time_shift``. An empty edit (a slide_window copy without a full window) writes no
+  rows for its copy.
 
 Timestamps of edited sequences: output position ``j`` takes the ``j``-th earliest timestamp of the
 source rows (its "slot"), not its own source's, so a reordered span really is in a new order when read
-back by time; crop, mask and substitute keep every timestamp; an inserted event takes its neighbour's
-slot plus one microsecond, so it follows the event it was inserted after. Timestamps are int64
-microseconds since the epoch (UTC) here.
+back by time; crop, mask, substitute, slide_window and subset_split keep every timestamp; an inserted
+event takes its neighbour's slot plus one microsecond, so it follows the event it was inserted after.
+Timestamps are int64 microseconds since the epoch (UTC) here.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def session_shift(within: str) -> FrameEdit:
     week, with draws keyed by the session (the rows' ``_aug_session_key``)."""
 
     def edit(rows: Rows, draws: Draws) -> Rows:
-        by_session = Draws(draws.stream, keys_of(rows[SESSION_KEY]))
+        by_session = Draws(draws.stream, keys_of(rows[SESSION_KEY]), draws.copy)
         shifted = context.time_shift(rows["ts"], by_session, within=within)
         out = dict(rows)
         out[SOURCE_EVENT_ID] = rows["event_id"]
@@ -143,7 +145,8 @@ def time_order(rows: Rows) -> np.ndarray:
 
 def edit_sequence(rows: Rows, edit: FrameEdit, recipe: SequenceRecipe) -> Rows:
     """One user's rows: the most recent ``max_history`` events, in time order, edited once per copy
-    that the ``<label>/apply`` draw (below ``p``) keeps; the copies' rows concatenated."""
+    that the ``<label>/apply`` draw (below ``p``) keeps; the copies' rows concatenated (a copy whose
+    edit is empty adds none). The edit's draws carry the copy (``Draws.copy``)."""
     rows = take(rows, time_order(rows)[-recipe.max_history :])
     n = len(rows["event_id"])
     outputs = []

@@ -37,6 +37,8 @@ from recaug_spark.config import (
     ReorderOp,
     RotationOp,
     SaltAndPepperOp,
+    SlideWindowOp,
+    SubsetSplitOp,
     SubstituteOp,
     TimeShiftOp,
 )
@@ -149,6 +151,10 @@ SEQUENCE_EDITS: dict[type[AugmentOp], Callable[[Any, Similar], FrameEdit]] = {
     InsertOp: lambda s, similar: item_edit(
         lambda items, d: sequence.insert(items, d, ratio=s.ratio, similar=similar())
     ),
+    SlideWindowOp: lambda s, _: item_edit(
+        lambda items, d: sequence.slide_window(items, d, length=s.length, stride=s.stride)
+    ),
+    SubsetSplitOp: lambda s, _: item_edit(lambda items, d: sequence.subset_split(items, d, dropout=s.dropout)),
     TimeShiftOp: lambda s, _: session_shift(s.within),
 }
 

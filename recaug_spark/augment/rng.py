@@ -51,14 +51,22 @@ class Draws:
     Args:
         stream: :func:`stream_id` of (seed, op, copy).
         keys: one uint64 key per row (e.g. a hash of event_id).
+        copy: the copy the draws are for (0-based ``aug_copy``), for kernels whose output depends on the
+            copy itself rather than on a draw (``slide_window``: copy c is the c-th most recent window).
+
+    Example:
+        >>> draws = Draws.of(seed=1, op="0:slide_window", copy=2, keys=np.array([9], dtype=np.uint64))
+        >>> (draws.copy, draws.spread(3).copy)
+        (2, 2)
     """
 
     stream: np.uint64
     keys: np.ndarray
+    copy: int = 0
 
     @classmethod
     def of(cls, *, seed: int, op: str, copy: int, keys: np.ndarray) -> Draws:
-        return cls(stream_id(seed, op, copy), np.asarray(keys, dtype=np.uint64))
+        return cls(stream_id(seed, op, copy), np.asarray(keys, dtype=np.uint64), copy)
 
     def bits(self, index: int) -> np.ndarray:
         """64 random bits per row for draw number ``index``."""
@@ -82,7 +90,7 @@ class Draws:
             raise ValueError(f"spread needs exactly one key, got {len(self.keys)}")
         with np.errstate(over="ignore"):
             positions = mix64(self.keys[0] + (np.arange(n, dtype=np.uint64) + np.uint64(1)) * _GOLDEN)
-        return Draws(self.stream, positions)
+        return Draws(self.stream, positions, self.copy)
 
     def permutation(self, index: int) -> np.ndarray:
         """A uniformly random permutation of the rows' positions (argsort of uniform draws)."""

@@ -5,12 +5,20 @@ Each kernel takes the item ids of one sequence (oldest first) and the sequence's
 for every output position, the source position it derives from and its item. The Spark layer copies
 the other columns of the source row, so timestamps, event types and lineage follow the items.
 
-    crop        keep one contiguous span of L = max(1, floor(eta n)) events, start ~ U{0..n-L}
-    mask        k = floor(gamma n) positions (a random k-subset): item -> token, or the event removed
-    reorder     shuffle the items inside one contiguous span of L = max(1, floor(beta n)) positions
-    substitute  k = floor(ratio m) of the m positions whose item has similar items: replace the item
-                by one of them (uniformly)
-    insert      after k = floor(ratio m) such positions, insert one of the item's similar items
+    crop          keep one contiguous span of L = max(1, floor(eta n)) events, start ~ U{0..n-L}
+    mask          k = floor(gamma n) positions (a random k-subset): item -> token, or the event removed
+    reorder       shuffle the items inside one contiguous span of L = max(1, floor(beta n)) positions
+    substitute    k = floor(ratio m) of the m positions whose item has similar items: replace the item
+                  by one of them (uniformly)
+    insert        after k = floor(ratio m) such positions, insert one of the item's similar items
+    slide_window  copy c (Draws.copy): positions [n - c stride - length, n - c stride), so copy 0 is the
+                  ``length`` most recent events; empty when that window would start before position 0
+    subset_split  each event kept when its draw u_i >= dropout (probability 1 - dropout), in order;
+                  when no event is, the one with the largest u_i
+
+slide_window and subset_split are DA4Rec's sliding window and subset split (Zhou et al., WWW 2024);
+slide_window draws nothing: its copies are the ``copies`` most recent windows. A kernel returns an
+empty :class:`Edit` when a copy has no output (then no rows are written for it).
 
 Similar items come from a table item -> array of similar items (top-k co-occurrence in training
 sessions, computed in Spark). Sequences of at most ``short_max`` events get only insert and
@@ -164,3 +172,73 @@ def insert(items: np.ndarray, draws: Draws, *, ratio: float, similar: SimilarIte
     out = items[source].astype(object)
     out[inserted] = picks
     return Edit(source, out, inserted)
+
+
+def slide_window(items: np.ndarray, draws: Draws, *, length: int = 20, stride: int = 1) -> Edit:
+    """Copy ``draws.copy`` = c: the ``length`` events ending ``c * stride`` events before the end.
+
+    Copy 0 is the ``length`` most recent events; a sequence shorter than ``length`` has no window, and
+    a copy whose window would start before the first event is empty (no output rows). No random draw.
+
+    Args:
+        items: the sequence's item ids, oldest first.
+        draws: the sequence's draws; only ``draws.copy`` is read.
+        length: events per window (at least 1).
+        stride: events between the ends of consecutive copies' windows (at least 1).
+
+    Returns:
+        The window's positions and items (nothing changed), or an empty edit.
+
+    Raises:
+        ValueError: ``length`` or ``stride`` below 1.
+
+    Example:
+        >>> items = np.array(list("abcdefgh"), dtype=object)
+        >>> key = np.array([1], dtype=np.uint64)
+        >>> copies = [Draws.of(seed=0, op="0:slide_window", copy=c, keys=key) for c in range(4)]
+        >>> ["".join(slide_window(items, d, length=3, stride=2).items) for d in copies]
+        ['fgh', 'def', 'bcd', '']
+    """
+    if length < 1 or stride < 1:
+        raise ValueError(f"slide_window needs length >= 1 and stride >= 1, got length={length}, stride={stride}")
+    end = len(items) - draws.copy * stride
+    source = np.arange(end - length, end) if end - length >= 0 else np.arange(0)
+    return Edit(source, np.asarray(items)[source], np.zeros(len(source), dtype=bool))
+
+
+def subset_split(items: np.ndarray, draws: Draws, *, dropout: float = 0.25) -> Edit:
+    """Keep each event independently with probability ``1 - dropout`` (its draw u >= dropout), in order.
+
+    When no event would be kept, the one with the largest draw is, so a non-empty sequence keeps at
+    least one event (DA4Rec resamples instead; this is one deterministic pass).
+
+    Args:
+        items: the sequence's item ids, oldest first.
+        draws: the sequence's draws (one key); event i uses uniform draw 0 of position i.
+        dropout: the probability that an event is dropped, in (0, 1).
+
+    Returns:
+        The kept positions and items (nothing changed).
+
+    Raises:
+        ValueError: ``dropout`` outside (0, 1).
+
+    Example:
+        >>> items = np.array(list("abcdefgh"), dtype=object)
+        >>> d = Draws.of(seed=0, op="0:subset_split", copy=0, keys=np.array([1], dtype=np.uint64))
+        >>> edit = subset_split(items, d, dropout=0.5)
+        >>> kept = d.spread(8).uniform(0) >= 0.5
+        >>> edit.source.tolist() == np.flatnonzero(kept).tolist() and not edit.changed.any()
+        True
+    """
+    if not 0 < dropout < 1:
+        raise ValueError(f"subset_split needs 0 < dropout < 1, got {dropout}")
+    n = len(items)
+    if n == 0:
+        return Edit.identity(items)
+    u = draws.spread(n).uniform(0)
+    keep = u >= dropout
+    if not keep.any():
+        keep[np.argmax(u)] = True
+    source = np.flatnonzero(keep)
+    return Edit(source, np.asarray(items)[source], np.zeros(len(source), dtype=bool))

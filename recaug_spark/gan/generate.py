@@ -12,8 +12,6 @@ the table is the same on 1 or 3 partitions, local or on a cluster.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +23,7 @@ from pyspark.broadcast import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from recaug_spark import tensors
 from recaug_spark.augment.rng import stream_id
 from recaug_spark.gan.artifact import GeneratorArtifact
 from recaug_spark.gan.sample import ConditionLayout, flat_spans, generate_rows
@@ -109,36 +108,18 @@ class Plan:
         return -(-self.rows // self.batch_rows)
 
 
-class _GeneratorCache:
-    """Generators rebuilt on this Python worker, by weights digest (an LRU of 2 behind a lock).
-
-    Lives as long as the worker process (``spark.python.worker.reuse``, Spark's default); a new worker
-    rebuilds from the broadcast bytes. Each entry is one generator, a few MB.
-    """
-
-    def __init__(self, size: int = 2) -> None:
-        self.size = size
-        self.lock = threading.Lock()
-        self.entries: OrderedDict[str, tuple[GeneratorArtifact, torch.nn.Module]] = OrderedDict()
-
-    def get(self, digest: str, files: Mapping[str, bytes]) -> tuple[GeneratorArtifact, torch.nn.Module]:
-        with self.lock:
-            if digest not in self.entries:
-                artifact = GeneratorArtifact.from_files(files, where=f"broadcast generator {digest[:12]}")
-                self.entries[digest] = (artifact, artifact.generator())
-                while len(self.entries) > self.size:
-                    self.entries.popitem(last=False)
-            self.entries.move_to_end(digest)
-            return self.entries[digest]
-
-
-_CACHE = _GeneratorCache()
+_CACHE = tensors.WorkerCache()
 
 
 def cached_generator(digest: str, files: Mapping[str, bytes]) -> tuple[GeneratorArtifact, torch.nn.Module]:
     """This worker's generator for ``digest`` (built from ``files`` on first use). A module-level
     function, so the tasks' closures refer to the cache by name instead of pickling it."""
-    return _CACHE.get(digest, files)
+
+    def build() -> tuple[GeneratorArtifact, torch.nn.Module]:
+        artifact = GeneratorArtifact.from_files(files, where=f"broadcast generator {digest[:12]}")
+        return artifact, artifact.generator()
+
+    return _CACHE.get(digest, build)
 
 
 def batch_seed(seed: int, version: str, batch: int) -> int:

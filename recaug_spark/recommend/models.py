@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from recaug_spark.config import AlsConfig, ItemKnnConfig
+from recaug_spark.recommend.index import contiguous_index
 
 
 def popularity(interactions: DataFrame, users: DataFrame, *, depth: int) -> DataFrame:
@@ -65,17 +66,10 @@ def itemknn(interactions: DataFrame, users: DataFrame, conf: ItemKnnConfig) -> D
 
 
 def indexed(interactions: DataFrame) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """Integer ids for ALS: (interactions with user_ix/item_ix, users map, items map), dense ranks by id."""
-    users = (
-        interactions.select("user_id")
-        .distinct()
-        .withColumn("user_ix", F.dense_rank().over(Window.orderBy("user_id")) - 1)
-    )
-    items = (
-        interactions.select("item_id")
-        .distinct()
-        .withColumn("item_ix", F.dense_rank().over(Window.orderBy("item_id")) - 1)
-    )
+    """Integer ids for ALS: (interactions with user_ix/item_ix, users map, items map), numbered 0.. by
+    recommend/index.py (distributed; no single-partition window)."""
+    users = contiguous_index(interactions, "user_id", name="user_ix")
+    items = contiguous_index(interactions, "item_id", name="item_ix")
     return interactions.join(users, "user_id").join(items, "item_id"), users, items
 
 

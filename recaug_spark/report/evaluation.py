@@ -12,16 +12,27 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 HELPS, NO_DIFFERENCE, HURTS = "helps", "no significant difference", "hurts"
+NOT_MEASURABLE = "not measurable"
 
 
 def verdict(row: Mapping[str, Any]) -> str:
-    """``helps`` when the difference's interval lies above 0, ``hurts`` below, otherwise no difference.
+    """``helps`` when the difference's interval lies above 0, ``hurts`` below, otherwise no difference;
+    ``not measurable`` when the segment has no scored user, or the metric is 0 for every user of both
+    sides (e.g. cold_items: items unseen in training are in no model's catalogue, so no list can hit them).
 
     Example:
-        >>> verdict({"diff_ci_low": 0.01, "diff_ci_high": 0.03}), verdict({"diff_ci_low": -0.01, "diff_ci_high": 0.02})
-        ('helps', 'no significant difference')
+        >>> verdict({"diff_ci_low": 0.01, "diff_ci_high": 0.03, "n_users": 9, "value": 0.2})
+        'helps'
+        >>> verdict({"diff_ci_low": -0.01, "diff_ci_high": 0.02, "n_users": 9, "value": 0.2})
+        'no significant difference'
+        >>> verdict({"diff_ci_low": 0.0, "diff_ci_high": 0.0, "difference": 0.0, "value": 0.0, "n_users": 9})
+        'not measurable'
     """
     low, high = row.get("diff_ci_low"), row.get("diff_ci_high")
+    if not row.get("n_users"):
+        return NOT_MEASURABLE
+    if row.get("value") == 0 and row.get("difference") == 0 and low == 0 and high == 0:
+        return NOT_MEASURABLE  # both sides 0 for every user: the interval is a point, not evidence
     if low is None or high is None:
         return NO_DIFFERENCE
     if low > 0:

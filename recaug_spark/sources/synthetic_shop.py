@@ -13,12 +13,21 @@ The model plants the structure real logs have, so every later stage has somethin
 * Sessions start at times drawn from a daily and weekly seasonality profile. Event types follow a
   view -> cart -> purchase funnel (a first-order Markov chain per segment); carts, favourites and
   purchases act on the item just viewed.
+* Views follow each other: every item has ``SUCCESSORS`` successor items (in its category unless it is
+  the category's only item; never the item itself; drawn by popularity from their own random stream)
+  with preference weights ``SUCCESSOR_WEIGHTS``. A view after the first of a session goes, with
+  probability ``NEXT_ITEM_SHARE``, to a successor of the session's previous view, and the first view of
+  a user's session, with probability ``CONTINUE_SHARE``, to a successor of the last view of the user's
+  previous session (by start time); a successor not launched by the session's day falls back to the
+  usual draw. This is the order a sequential recommender can learn and a bag of items cannot, and it
+  makes a user's next session predictable from the end of their history.
 * A configurable share of lines is made dirty (empty user, negative price, unparsable timestamp,
   unknown event type, cut line, non-numeric quantity) and a share is logged twice.
 
 Everything is a function of (seed, chunk): chunk ``k`` produces the same lines on any executor, so
-the generated shop is identical for any cluster size. No per-row Python loops; the only loop runs over
-positions within a session (bounded by the longest session) and is vectorised across sessions.
+the generated shop is identical for any cluster size. No per-row Python loops; one loop runs over
+positions within a session (bounded by the longest session) and one over the steps of a run of views
+that follow their previous view (bounded by the longest run); both are vectorised across sessions.
 """
 
 from __future__ import annotations
@@ -41,6 +50,10 @@ BUY_AFTER_CART = np.array([0.35, 0.45, 0.60, 0.10])
 CART_AFTER_FAV = 0.15
 PREFERRED_SESSION_SHARE = 0.8
 IN_CATEGORY_VIEW_SHARE = 0.85
+SUCCESSORS = 3
+SUCCESSOR_WEIGHTS = np.array([0.6, 0.3, 0.1])  # how often a following view picks successor 0, 1, 2
+NEXT_ITEM_SHARE = 0.6  # share of views after the first of a session that go to a successor of the previous view
+CONTINUE_SHARE = 0.5  # share of a user's later sessions whose first view follows the last view of the one before
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 AGE_SHARE = np.array([0.12, 0.26, 0.24, 0.18, 0.12, 0.08])
 REGIONS = ("north", "south", "east", "west", "central", "coast", "mountain", "islands")
@@ -78,7 +91,7 @@ ITEM_FIELDS = ("item_id", "category", "brand", "department", "price", "launch_da
 USER_FIELDS = ("user_id", "segment", "age_band", "region", "device", "signup_date")
 ITEMS_PER_CHUNK = 100_000
 ITEM_ID_OFFSET = 1_000_000
-_STREAMS = {"catalog": 1, "users": 2, "events": 3, "lines": 4}
+_STREAMS = {"catalog": 1, "users": 2, "events": 3, "lines": 4, "successors": 5}
 
 
 @dataclass(frozen=True)
@@ -135,7 +148,7 @@ def _power_shares(n: int, exponent: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Catalog:
-    """Items and the arrays that sample them by popularity among those launched by a given day."""
+    """Items, the arrays that sample them by popularity among those launched by a given day, and their successors."""
 
     category: np.ndarray  # int, per item
     brand: np.ndarray  # int, brand rank within the category, per item
@@ -146,6 +159,7 @@ class Catalog:
     sorted_key: np.ndarray  # category * (days + 1) + launch_day, along `order`
     cum_weight: np.ndarray  # popularity cumulated along `order`, with a leading 0
     category_start: np.ndarray  # offset of each category in `order` (length categories + 1)
+    successors: np.ndarray  # (items, SUCCESSORS) int, the items a view of each item tends to be followed by
 
     def sample(self, category: np.ndarray, day: np.ndarray, u: np.ndarray, days: int) -> np.ndarray:
         """Items drawn by popularity within ``category`` among the items launched by ``day``.
@@ -164,6 +178,41 @@ class Catalog:
         total = self.cum_weight[hi] - self.cum_weight[lo]
         position = np.searchsorted(self.cum_weight, self.cum_weight[lo] + u * total, side="right") - 1
         return self.order[np.clip(position, lo, hi - 1)]
+
+
+def _successors(
+    spec: ShopSpec, *, category: np.ndarray, order: np.ndarray, cum_weight: np.ndarray, category_start: np.ndarray
+) -> np.ndarray:
+    """``SUCCESSORS`` items per item, drawn by popularity from the item's category without the item itself.
+
+    An item alone in its category draws from the whole catalogue instead (a one-item catalogue can only
+    succeed itself). The draws come from the "successors" stream, so the catalogue's own draws are unchanged.
+
+    Args:
+        spec: The shop.
+        category: Category per item.
+        order: Item indices sorted by (category, launch_day).
+        cum_weight: Popularity cumulated along ``order``, with a leading 0.
+        category_start: Offset of each category in ``order`` (length categories + 1).
+
+    Returns:
+        Item indices, shape (items, SUCCESSORS).
+    """
+    rng = _rng(spec, "successors", 0)
+    n = len(category)
+    slot = np.empty(n, dtype=np.int64)
+    slot[order] = np.arange(n)  # where each item sits along `order`
+    lo, hi = category_start[category], category_start[category + 1]
+    alone = hi - lo == 1
+    lo, hi = np.where(alone, 0, lo)[:, None], np.where(alone, n, hi)[:, None]
+    own = (cum_weight[slot + 1] - cum_weight[slot])[:, None]
+    # draw from the range's popularity with the item's own weight cut out, then step over the item
+    target = cum_weight[lo] + rng.random((n, SUCCESSORS)) * (cum_weight[hi] - cum_weight[lo] - own)
+    target += np.where(target >= cum_weight[slot][:, None], own, 0.0)
+    position = np.clip(np.searchsorted(cum_weight, target, side="right") - 1, lo, hi - 1)
+    # rounding may still land on the item itself: take the next item of its range instead
+    position = np.where(position == slot[:, None], lo + (position - lo + 1) % (hi - lo), position)
+    return order[position]
 
 
 @functools.lru_cache(maxsize=4)
@@ -200,6 +249,9 @@ def catalog(spec: ShopSpec) -> Catalog:
         sorted_key=sorted_key,
         cum_weight=cum_weight,
         category_start=category_start,
+        successors=_successors(
+            spec, category=category, order=order, cum_weight=cum_weight, category_start=category_start
+        ),
     )
 
 
@@ -265,6 +317,45 @@ class Events:
     region: np.ndarray
 
 
+def _chain_items(
+    cat: Catalog,
+    fresh: np.ndarray,
+    *,
+    previous: np.ndarray,
+    follows: np.ndarray,
+    pick: np.ndarray,
+    day: np.ndarray,
+) -> np.ndarray:
+    """Items of views where some follow an earlier view: a successor of its item, or the fresh draw.
+
+    A row with ``follows`` takes successor ``pick`` of the item of row ``previous`` if that successor has
+    launched by ``day``, and its ``fresh`` item otherwise, like every row without ``follows``. Rows resolve
+    in rounds, each taking the rows whose previous row is resolved, so the loop runs once per step of the
+    longest run of following rows and is vectorised over all runs. ``previous`` must not form a cycle.
+
+    Args:
+        cat: The catalogue (successors and launch days).
+        fresh: Item drawn for each row without regard to the previous one.
+        previous: Row each row may follow (read only where ``follows``).
+        follows: Whether the row follows its previous row.
+        pick: Which successor (0 .. SUCCESSORS - 1) a following row takes.
+        day: Day of the period per row.
+
+    Returns:
+        Item per row.
+    """
+    item = fresh.copy()
+    waiting = follows.copy()
+    pending = np.flatnonzero(follows)
+    while len(pending):
+        ready = pending[~waiting[previous[pending]]]
+        successor = cat.successors[item[previous[ready]], pick[ready]]
+        item[ready] = np.where(cat.launch_day[successor] <= day[ready], successor, fresh[ready])
+        waiting[ready] = False
+        pending = pending[waiting[pending]]
+    return item
+
+
 def events_of_chunk(spec: ShopSpec, chunk: int) -> Events:
     """The clean events of ``chunk``: exactly ``spec.chunk_event_count(chunk)`` of them."""
     rng = _rng(spec, "events", chunk)
@@ -322,7 +413,7 @@ def events_of_chunk(spec: ShopSpec, chunk: int) -> Events:
         )
         event_type[idx] = np.where(bot[idx], VIEW, nxt)
 
-    # items: a view draws a new item; cart/fav/purchase act on the last viewed item of the session
+    # fresh items: a view draws one by popularity (chained views replace some of them, below)
     is_view = event_type == VIEW
     in_category = rng.random(n) < IN_CATEGORY_VIEW_SHARE
     draw_category = np.where(
@@ -330,7 +421,6 @@ def events_of_chunk(spec: ShopSpec, chunk: int) -> Events:
     )
     drawn = cat.sample(draw_category, session_day[session], rng.random(n), spec.days)
     last_view = np.maximum.accumulate(np.where(is_view, np.arange(n), -1))
-    item = drawn[last_view]
 
     # timestamps: gaps accumulate within the session, so events of a session are strictly ordered
     gap_s = np.where(bot, rng.exponential(1.2, n) + 0.3, rng.exponential(45.0, n) + 2.0)
@@ -345,7 +435,23 @@ def events_of_chunk(spec: ShopSpec, chunk: int) -> Events:
         1.0 + rng.poisson(np.where(segment == 0, 0.6, 0.25)),
         np.nan,
     )
-    price_cents = np.maximum(1, np.round(cat.price_cents[item] * np.exp(rng.normal(0.0, 0.03, n)))).astype(np.int64)
+    price_noise = rng.normal(0.0, 0.03, n)
+
+    # items: a view may follow the view before it (in its session, or the end of the user's previous
+    # session); cart/fav/purchase act on the last viewed item of the session. These draws come last, so
+    # every other field is what it would be without successors.
+    by_time = np.lexsort((session_start_ms, session_user))
+    same_user = session_user[by_time[1:]] == session_user[by_time[:-1]]
+    earlier = np.full(len(starts), -1, dtype=np.int64)  # the user's session before, by start time
+    earlier[by_time[1:][same_user]] = by_time[:-1][same_user]
+    previous = np.empty(n, dtype=np.int64)  # the view a view may follow, -1 for none
+    previous[1:] = last_view[:-1]
+    previous[starts] = np.where(earlier >= 0, last_view[starts + lengths - 1][earlier], -1)
+    share = np.where(position == 0, CONTINUE_SHARE, NEXT_ITEM_SHARE)
+    follows = is_view & (previous >= 0) & (rng.random(n) < share)
+    pick = np.minimum(np.searchsorted(np.cumsum(SUCCESSOR_WEIGHTS), rng.random(n), side="right"), SUCCESSORS - 1)
+    item = _chain_items(cat, drawn, previous=previous, follows=follows, pick=pick, day=session_day[session])[last_view]
+    price_cents = np.maximum(1, np.round(cat.price_cents[item] * np.exp(price_noise))).astype(np.int64)
 
     out = np.lexsort((ts_ms, users.index[event_user]))
     return Events(

@@ -29,6 +29,7 @@ from recaug_spark.prep import split
 from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import evaluate as ev
 from recaug_spark.recommend import ranking
+from recaug_spark.recommend.sasrec import score as sasrec
 from recaug_spark.report.evaluation import write_evaluation_report
 from recaug_spark.runs import SKIPPED, RunContext, StageResult, unchanged_since_success
 from recaug_spark.schema import EVAL_METRICS, GOLD_AUGMENTED, GOLD_EVAL, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
@@ -64,7 +65,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     real = (
         lake.read(SILVER_EVENTS)
         .join(splits.where(F.col("split") == split.TRAIN).select("event_id"), "event_id", "left_semi")
-        .select("user_id", "item_id", "event_type")
+        .select("event_id", "user_id", "item_id", "event_type", "ts")
     )
     test = splits.where(F.col("split") == split.TEST)
     extra, used_runs, skipped = _extra_inputs(lake, cfg)
@@ -88,9 +89,16 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         for variant in variants:
             train = ev.variant_interactions(variant, real, extra, conf, weights).persist(level)
             for model in conf.models:
-                recs = ev.recommend(
-                    model, train, users, seen, conf, depth=depth, seed=cfg.run.seed, storage_level=als_level
-                )
+                if model == "sasrec":
+                    recs = sasrec.recommend(
+                        spark, real, {n: extra[n] for n in ev.NEEDS[variant]}, users, conf.sasrec, k=max(conf.ks),
+                        seed=cfg.run.seed, root=lake.root, version=_model_version(ctx.run_id, variant),
+                        info={"variant": variant, "inputs": inputs, "runs_used": used_runs},
+                    )  # fmt: skip
+                else:
+                    recs = ev.recommend(
+                        model, train, users, seen, conf, depth=depth, seed=cfg.run.seed, storage_level=als_level
+                    )
                 recs = recs.persist(level)
                 scored = ranking.per_user_metrics(
                     recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=conf.ks, by=("segment",)
@@ -126,6 +134,11 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         message=f"{len(variants)} variant(s) x {len(conf.models)} model(s); report {report}"
         + (f"; skipped {', '.join(skipped)}" if skipped else ""),
     )
+
+
+def _model_version(run_id: str, variant: str) -> str:
+    """The SASRec artifact's version: the run and the variant (``20261202T...-real_augmented``)."""
+    return f"{run_id}-{variant.replace('+', '_')}"
 
 
 def _extra_inputs(lake: Lake, cfg: RecaugConfig) -> tuple[dict[str, DataFrame], dict[str, str], list[str]]:

@@ -12,6 +12,9 @@ from pyspark.sql import functions as F
 
 from recaug_spark.augment import frames, numeric, sequence, similar
 from recaug_spark.augment import spark as aug
+from recaug_spark.augment.rng import Draws
+from recaug_spark.config import AugmentConfig
+from recaug_spark.stages import augment as augment_stage
 
 SEED = 11
 
@@ -174,3 +177,50 @@ def test_sequence_op_equals_the_pure_edit_per_user(spark: SparkSession, op: str)
         assert not set(got.user_id) & set(lengths[lengths <= 3].index)
     recent = local.sort_values("ts").groupby("user_id").tail(20).event_id
     assert set(got.source_event_id) <= set(recent)  # histories truncated to the 20 most recent
+
+
+def test_slide_window_and_subset_split_through_the_stage_equal_the_pure_kernels(spark: SparkSession) -> None:
+    """Every user's three most recent windows (5 events, stride 4) and a subset split, through the
+    stage's sequence path (grouped UDF, join back to the source rows, ids, lineage)."""
+    keyed = histories(spark)
+    train = keyed.drop(aug.KEY, frames.SESSION_KEY).withColumn("price", F.lit(2.5))
+    conf = AugmentConfig.model_validate({
+        "max_history": 30, "short_max": 3,
+        "ops": [{"op": "slide_window", "length": 5, "stride": 4, "copies": 3}, {"op": "subset_split", "dropout": 0.5}],
+    })  # fmt: skip
+    out = augment_stage.augment(spark, train, conf, seed=SEED).toPandas()
+    local = keyed.toPandas().sort_values(["user_id", "ts", "event_id"])
+    recent = local.groupby("user_id").tail(30)
+    windows = out[out.aug_ops.map(lambda ops: list(ops) == ["0:slide_window(p=1.0, copies=3, length=5, stride=4)"])]
+    subsets = out[out.aug_ops.map(lambda ops: list(ops) == ["1:subset_split(p=1.0, copies=1, dropout=0.5)"])]
+    assert len(windows) + len(subsets) == len(out)
+
+    def got(frame: pd.DataFrame) -> dict[tuple[str, int], list[str]]:
+        ordered = frame.sort_values(["ts", "source_event_id"])
+        return {key: rows.source_event_id.tolist() for key, rows in ordered.groupby(["user_id", aug.COPY])}
+
+    expected_windows, expected_subsets = {}, {}
+    for user, rows in recent.groupby("user_id"):
+        items, ids, n = rows.item_id.to_numpy(dtype=object), rows.event_id.to_numpy(dtype=object), len(rows)
+        key = frames.keys_of(rows[aug.KEY].iloc[:1])
+        for copy in range(3):
+            d = Draws.of(seed=SEED, op="0:slide_window", copy=copy, keys=key)
+            window = ids[sequence.slide_window(items, d, length=5, stride=4).source].tolist()
+            assert window == (ids[n - 4 * copy - 5 : n - 4 * copy].tolist() if n - 4 * copy >= 5 else [])
+            if n > 3 and window:
+                expected_windows[(user, copy)] = window
+        d = Draws.of(seed=SEED, op="1:subset_split", copy=0, keys=key)
+        if n > 3:
+            expected_subsets[(user, 0)] = ids[sequence.subset_split(items, d, dropout=0.5).source].tolist()
+    assert got(windows) == expected_windows and got(subsets) == expected_subsets
+    assert {copy for _, copy in expected_windows} == {0, 1, 2}
+    lengths = recent.groupby("user_id").size()
+    assert set(windows.user_id) == set(lengths[lengths >= 5].index)  # 4 events: too short for one window
+    assert set(windows[windows.aug_copy == 2].user_id) == set(lengths[lengths >= 13].index)
+
+    source = local.set_index("event_id")
+    for frame, index in ((windows, 0), (subsets, 1)):  # lineage: ids, source rows' items and times
+        assert (frame.event_id == f"aug:{index}:" + frame.aug_copy.astype(str) + ":" + frame.source_event_id).all()
+        assert (frame.item_id.to_numpy() == source.loc[frame.source_event_id, "item_id"].to_numpy()).all()
+        assert (frame.ts.to_numpy() == source.loc[frame.source_event_id, "ts"].to_numpy()).all()
+        assert (frame.user_id.to_numpy() == source.loc[frame.source_event_id, "user_id"].to_numpy()).all()

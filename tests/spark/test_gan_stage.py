@@ -123,7 +123,7 @@ def test_no_training_record_can_be_rebuilt_from_the_artifact(gan_lake: GanLake, 
     leaky = tmp_path / "leaky"
     shutil.copytree(files, leaky)
     row = rows.iloc[7]
-    with_row = {**meta, "note": [float(row[c]) for c in continuous]}
+    with_row = {**meta, "note": [float(row[c]) for c in continuous] + [str(row[c]) for c in categorical]}
     (leaky / METADATA).write_text(json.dumps(with_row))
     assert _reconstructable(rows, continuous, categorical, leaky) >= 1
     # And every JSON list is bounded by the config (levels, modes, epochs), never by the row count.

@@ -89,6 +89,26 @@ def test_edit_sequence_bounds_the_history_and_numbers_the_copies() -> None:
     assert len(frames.edit_sequence(rows, crop, never)["event_id"]) == 0
 
 
+def test_slide_window_copies_without_a_full_window_write_no_rows() -> None:
+    rows = history(10)
+    window = frames.item_edit(lambda i, d: sequence.slide_window(i, d, length=4, stride=3))
+    recipe = frames.SequenceRecipe(seed=1, label="0:slide_window", p=1.0, copies=5, max_history=10,
+                                   eligible=lambda n: n > 3)  # fmt: skip
+    out = pd.DataFrame(frames.edit_sequence(rows, window, recipe))
+    windows = {c: frame.source_event_id.tolist() for c, frame in out.groupby(frames.COPY)}
+    assert windows == {
+        0: ["e006", "e007", "e008", "e009"],
+        1: ["e003", "e004", "e005", "e006"],
+        2: ["e000", "e001", "e002", "e003"],
+    }  # copies 3 and 4 would start before the first event
+    assert (out.event_id == out.source_event_id).all() and not out.changed.any()
+    assert (out.ts == out.source_event_id.map(dict(zip(rows["event_id"], rows["ts"], strict=True)))).all()
+    too_long = frames.item_edit(lambda i, d: sequence.slide_window(i, d, length=11))
+    empty = frames.edit_sequence(rows, too_long, recipe)  # every copy empty: typed, empty columns
+    assert all(len(v) == 0 for v in empty.values()) and empty[frames.COPY].dtype == np.int32
+    assert empty["item_id"].dtype == object and empty["ts"].dtype == np.int64
+
+
 def test_occurrences_count_earlier_equal_values() -> None:
     assert frames.occurrences(np.array([3, 1, 3, 3, 1, 0])).tolist() == [0, 0, 1, 2, 1, 0]
     assert frames.occurrences(np.array([], dtype=np.int64)).tolist() == []

@@ -7,6 +7,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -139,6 +140,91 @@ def test_planted_category_preference() -> None:
     preferred = users.preferred[df.user - users.index[0]]
     share = ((category == preferred[:, 0]) | (category == preferred[:, 1])).mean()
     assert share > 0.6  # uniform choice of 2 of 12 categories would give ~0.17
+
+
+def successor_shares(s: shop.ShopSpec) -> tuple[float, float]:
+    """(share of consecutive views of a session whose second item succeeds the first, share of a user's
+    later sessions whose first view succeeds the last view of the session before) in chunk 0 of ``s``."""
+    successors = shop.catalog(s).successors
+    views = frame(shop.events_of_chunk(s, 0)).query(f"event_type == {shop.VIEW}")
+    views = views.sort_values(["user", "ts_ms"], kind="stable")  # sessions start at their first event
+    previous = views.groupby("session").item.shift()
+    within = previous.notna().to_numpy()
+    follows = (successors[previous[within].astype(int)] == views.item[within].to_numpy()[:, None]).any(axis=1)
+    first = views.groupby("session").head(1)
+    last_item = views.groupby("session").item.last()
+    earlier = first.groupby("user").session.shift()
+    later = earlier.notna().to_numpy()
+    ended = last_item[earlier[later].astype(int)].to_numpy()
+    continues = (successors[ended] == first.item[later].to_numpy()[:, None]).any(axis=1)
+    assert len(follows) > 20_000 and len(continues) > 3_000
+    return float(follows.mean()), float(continues.mean())
+
+
+def test_views_in_a_session_follow_the_successors_of_the_view_before() -> None:
+    within, _ = successor_shares(spec(events=60_000, chunk_events=60_000))
+    # NEXT_ITEM_SHARE (less successors not yet launched) plus the chance a fresh draw is a successor
+    assert 0.5 <= within < 0.75
+
+
+def test_a_users_next_session_continues_from_the_end_of_the_last() -> None:
+    _, across = successor_shares(spec(events=60_000, chunk_events=60_000))
+    assert 0.4 <= across < 0.65  # CONTINUE_SHARE = 0.5, plus chance, less unlaunched successors
+
+
+def test_without_the_shares_successors_come_by_chance_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = spec(events=60_000, chunk_events=60_000)
+    chained = shop.events_of_chunk(s, 0)
+    monkeypatch.setattr(shop, "NEXT_ITEM_SHARE", 0.0)
+    monkeypatch.setattr(shop, "CONTINUE_SHARE", 0.0)
+    within, across = successor_shares(s)
+    assert within < 0.25 and across < 0.2
+    # the chain's draws come last: every field but the items (and the prices they carry) is unchanged
+    plain = shop.events_of_chunk(s, 0)
+    for name in ("user", "event_type", "ts_ms", "session", "device", "region"):
+        np.testing.assert_array_equal(getattr(chained, name), getattr(plain, name))
+    np.testing.assert_array_equal(chained.quantity, plain.quantity)  # NaN where NaN
+    changed = chained.item != plain.item
+    assert 0.3 < changed.mean() < 0.7
+    np.testing.assert_array_equal(chained.price_cents[~changed], plain.price_cents[~changed])
+
+
+def test_successors_share_the_category_and_never_repeat_the_item() -> None:
+    for s in (spec(), spec(items=15, categories=12), spec(items=2_000, categories=3, seed=3)):
+        cat = shop.catalog(s)
+        items = np.arange(s.items)
+        assert cat.successors.shape == (s.items, shop.SUCCESSORS)
+        assert ((cat.successors >= 0) & (cat.successors < s.items)).all()
+        assert (cat.successors != items[:, None]).all()
+        alone = np.bincount(cat.category, minlength=s.categories)[cat.category] == 1
+        same = cat.category[cat.successors] == cat.category[:, None]
+        assert same[~alone].all()
+        assert alone.any() == (s.items < 2 * s.categories)  # the small catalogue has one-item categories
+
+
+def test_successors_come_from_their_own_stream() -> None:
+    a, b = shop.catalog(spec()), shop.catalog(spec(seed=8))
+    again = shop.catalog(spec(events=60_000))  # another spec with the same catalogue sizes and seed
+    np.testing.assert_array_equal(a.successors, again.successors)
+    np.testing.assert_array_equal(a.cum_weight, again.cum_weight)
+    assert not np.array_equal(a.successors, b.successors)
+    # popular items are chosen more often as successors, by the category's popularity
+    weight = np.diff(a.cum_weight)[np.argsort(a.order)]
+    chosen = np.bincount(a.successors.ravel(), minlength=len(weight))
+    assert np.corrcoef(weight, chosen)[0, 1] > 0.5
+
+
+def test_chained_shop_is_deterministic_and_exact_in_size() -> None:
+    s = spec()
+    for chunk in range(s.n_chunks):
+        a, b = shop.events_of_chunk(s, chunk), shop.events_of_chunk(s, chunk)
+        for name, values in vars(a).items():
+            np.testing.assert_array_equal(values, getattr(b, name))
+        assert len(a.user) == s.chunk_event_count(chunk)
+    shop.catalog.cache_clear()  # a fresh worker rebuilds the same successors and the same lines
+    lines, _ = shop.event_lines(s, 1)
+    shop.catalog.cache_clear()
+    assert (shop.event_lines(s, 1)[0] == lines).all()
 
 
 def test_catalog_and_profile_lines_are_well_formed() -> None:

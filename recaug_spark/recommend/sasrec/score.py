@@ -1,0 +1,138 @@
+"""SASRec in the evaluation: train a variant's model on the driver, save it, score on the executors.
+
+:func:`recommend` builds the variant's sequences in Spark (recommend/sasrec/sequences.py), collects
+the training tensors (bounded: one row of at most ``max_len + 1`` ints per sequence), trains
+(recommend/sasrec/train.py), writes the artifact to ``models/seqrec/<version>/`` and broadcasts its
+bytes. Each executor rebuilds the model once per Python worker (keyed by the weights' digest) and ranks
+its users' next item over the full catalogue in batches of ``score_batch`` (``mapInArrow``), masking the
+user's training items and keeping the top K with ties by item id. The output ``(user_id, items)`` goes
+through the same ranking metrics as every other model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from recaug_spark import storage, tensors
+from recaug_spark.config import SasrecConfig
+from recaug_spark.recommend.index import contiguous_index
+from recaug_spark.recommend.sasrec import sequences as sq
+from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
+from recaug_spark.recommend.sasrec.topk import Scorer, right_aligned
+from recaug_spark.recommend.sasrec.train import TrainedSasrec, TrainingData, train
+
+log = logging.getLogger(__name__)
+
+MODELS = "models/seqrec"
+LISTS = T.StructType(
+    [T.StructField("user_id", T.StringType(), False), T.StructField("items", T.ArrayType(T.StringType()), False)]
+)
+_LISTS_ARROW = pa.schema([("user_id", pa.string()), ("items", pa.list_(pa.string()))])
+_CACHE = tensors.WorkerCache()
+
+
+def cached_scorer(digest: str, files: Mapping[str, bytes]) -> Scorer:
+    """This worker's scorer for ``digest``, built from the broadcast ``files`` on first use."""
+    return _CACHE.get(digest, lambda: Scorer.of(SasrecArtifact.from_files(files, where=f"broadcast {digest[:12]}")))
+
+
+def training_data(sequences: DataFrame, validation: DataFrame, *, items: int, max_len: int) -> TrainingData:
+    """The collected tensors: training sequences and the validation slice (one small row each)."""
+    train_rows = sequences.toArrow()
+    valid_rows = validation.toArrow()
+    return TrainingData(
+        sequences=right_aligned(train_rows.column(sq.ITEMS), max_len + 1),
+        valid_inputs=right_aligned(valid_rows.column(sq.ITEMS), max_len),
+        valid_targets=valid_rows.column(sq.TARGET).to_numpy().astype(np.int64),
+        items=items,
+    )
+
+
+def fit(
+    real: DataFrame, extra: Mapping[str, DataFrame], conf: SasrecConfig, *, seed: int
+) -> tuple[TrainedSasrec, tuple[str, ...], DataFrame]:
+    """Train on real (+ ``extra``) events: the trained model, the item index, the users' histories."""
+    index = contiguous_index(real, "item_id", name=sq.ITEM_IX, start=1).persist()
+    item_ids = tuple(r["item_id"] for r in index.orderBy(sq.ITEM_IX).collect())  # the catalogue, bounded
+    history = sq.histories(real, index, conf).persist()
+    data = training_data(
+        sq.training_sequences(history, extra, index, conf),
+        sq.validation_slice(history, conf, seed=seed),
+        items=len(item_ids),
+        max_len=conf.max_len,
+    )
+    log.info(
+        "sasrec: %d training sequences, %d validation users, %d items", len(data.sequences), len(data.valid_targets),
+        len(item_ids),
+    )  # fmt: skip
+    trained = train(data, conf, seed=seed)
+    index.unpersist()
+    return trained, item_ids, history
+
+
+def score(spark: SparkSession, artifact: SasrecArtifact, inputs: DataFrame, *, k: int, batch: int) -> DataFrame:
+    """``(user_id, items)``: the top ``k`` of every row of ``inputs`` ``(user_id, items, seen)``."""
+    files = spark.sparkContext.broadcast(artifact.files())
+    digest = artifact.digest
+    width = artifact.architecture.max_len
+
+    def rank(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        scorer = cached_scorer(digest, files.value)
+        for record in batches:
+            for start in range(0, record.num_rows, batch):
+                part = record.slice(start, batch)
+                lists = scorer.top(
+                    right_aligned(part.column(sq.ITEMS), width),
+                    right_aligned(part.column(sq.SEEN), _widest(part.column(sq.SEEN))),
+                    k,
+                )
+                yield pa.RecordBatch.from_arrays(
+                    [part.column("user_id"), pa.array(lists, pa.list_(pa.string()))], schema=_LISTS_ARROW
+                )
+
+    return inputs.select("user_id", sq.ITEMS, sq.SEEN).mapInArrow(rank, LISTS)
+
+
+def _widest(lists: pa.Array) -> int:
+    lengths = np.diff(lists.offsets.to_numpy())
+    return max(1, int(lengths.max())) if len(lengths) else 1
+
+
+def save(spark: SparkSession, root: str, artifact: SasrecArtifact) -> str:
+    """Write the artifact under ``models/seqrec/<version>/`` (metadata last); returns its directory."""
+    where = storage.join(root, MODELS, artifact.version)
+    for name, data in artifact.files().items():
+        storage.write_bytes(spark, storage.join(where, name), data)
+    return where
+
+
+def recommend(
+    spark: SparkSession,
+    real: DataFrame,
+    extra: Mapping[str, DataFrame],
+    users: DataFrame,
+    conf: SasrecConfig,
+    *,
+    k: int,
+    seed: int,
+    root: str,
+    version: str,
+    info: Mapping[str, object],
+) -> DataFrame:
+    """Train, save and score: ``(user_id, items)`` of the asked ``users``, seen items left out."""
+    trained, item_ids, history = fit(real, extra, conf, seed=seed)
+    artifact = SasrecArtifact.pack(
+        trained.state, version=version, architecture=trained.architecture, item_ids=item_ids,
+        info={"training": trained.summary(), **info},
+    )  # fmt: skip
+    where = save(spark, root, artifact)
+    log.info(
+        "sasrec %s: best epoch %d (NDCG@10 %.4f), saved to %s", version, trained.best_epoch, trained.best_ndcg, where
+    )
+    return score(spark, artifact, sq.scoring_inputs(history, users, conf), k=k, batch=conf.score_batch)

@@ -1,0 +1,204 @@
+"""SASRec's pure parts: the causal mask, the losses against hand-computed values, the sampled-softmax
+correction, seeded training, the artifact round trip and the top-K kernel (no Spark)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recaug_spark.config import SasrecConfig
+from recaug_spark.errors import ArtifactError
+from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
+from recaug_spark.recommend.sasrec.model import Architecture, SASRec
+from recaug_spark.recommend.sasrec.topk import Scorer, right_aligned, top_k_columns
+from recaug_spark.recommend.sasrec.train import (
+    TrainingData,
+    full_softmax_loss,
+    sampled_softmax_loss,
+    train,
+    validation_ndcg,
+)
+
+ARCH = Architecture(items=12, max_len=6, hidden=8, inner=16, layers=2, heads=2, dropout=0.0)
+
+
+def _model(seed: int = 0, arch: Architecture = ARCH) -> SASRec:
+    torch.manual_seed(seed)
+    return SASRec(arch).eval()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(1, ARCH.items), min_size=ARCH.max_len, max_size=ARCH.max_len),
+    st.integers(1, ARCH.max_len - 1),
+    st.integers(1, ARCH.items),
+)
+def test_changing_a_later_item_never_changes_an_earlier_output(items: list[int], position: int, other: int) -> None:
+    model = _model()
+    seqs = torch.tensor([items])
+    changed = seqs.clone()
+    changed[0, position] = other
+    with torch.no_grad():
+        before, after = model(seqs), model(changed)
+    torch.testing.assert_close(before[0, :position], after[0, :position], rtol=0, atol=0)
+
+
+def test_padding_gets_no_attention_so_a_short_history_is_a_history() -> None:
+    """A right-aligned row with padding gives its real positions the outputs of the unpadded row."""
+    model = _model()
+    with torch.no_grad():
+        padded = model(torch.tensor([[0, 0, 0, 3, 5, 7]]))
+        # the same items at the same positions, the padding replaced by other left context is not the
+        # same input; what must hold is that pads are ignored: any pad content gives the same output
+        model.items.weight.data[0] += 1.0
+        moved = model(torch.tensor([[0, 0, 0, 3, 5, 7]]))
+    torch.testing.assert_close(padded[0, 3:], moved[0, 3:], rtol=0, atol=1e-6)
+
+
+def test_full_softmax_loss_equals_a_hand_computed_case() -> None:
+    model = SASRec(Architecture(items=3, max_len=2, hidden=2, inner=2, layers=1, heads=1, dropout=0.0))
+    with torch.no_grad():
+        model.items.weight.copy_(torch.tensor([[9.0, 9.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))  # row 0: padding
+    hidden = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    targets = torch.tensor([1, 3])
+    # logits: user 0 -> (2, 0, 2), target item 1 (logit 2); user 1 -> (0, 1, 1), target item 3 (logit 1)
+    expected = ((-2 + math.log(2 * math.e**2 + 1)) + (-1 + math.log(1 + 2 * math.e))) / 2
+    assert full_softmax_loss(model, hidden, targets).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_sampled_softmax_equals_a_hand_computed_case_with_an_accidental_hit_masked() -> None:
+    model = SASRec(Architecture(items=4, max_len=2, hidden=2, inner=2, layers=1, heads=1, dropout=0.0))
+    with torch.no_grad():
+        model.items.weight.copy_(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]]))
+    hidden = torch.tensor([[1.0, 2.0]])
+    negatives = torch.tensor([2, 4])  # K = 2 of N = 4: shift log(4 / 2); target 2 is also a negative
+    # positive: item 2 -> 2; negatives: item 2 masked (accidental hit), item 4 -> 2 + log 2
+    expected = -2 + math.log(math.e**2 + math.e ** (2 + math.log(2)))
+    loss = sampled_softmax_loss(model, hidden, torch.tensor([2]), negatives)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_logq_correction_makes_the_sampled_partition_unbiased() -> None:
+    """E[exp(pos) + N/K sum exp(neg), the target masked] = the full softmax's partition function."""
+    torch.manual_seed(3)
+    n, k = 50, 5
+    logits = torch.randn(n) * 2
+    target = 7
+    full = torch.exp(logits).sum().item()
+    generator = torch.Generator().manual_seed(1)
+    estimates = []
+    for _ in range(20_000):
+        negatives = torch.randint(0, n, (k,), generator=generator)
+        sampled = torch.exp(logits[negatives] + math.log(n / k)) * (negatives != target)
+        estimates.append(math.exp(logits[target].item()) + sampled.sum().item())
+    assert np.mean(estimates) == pytest.approx(full, rel=0.03)
+
+
+def _chain_data(items: int = 30, users: int = 300, length: int = 12, seed: int = 0) -> TrainingData:
+    """Users walking a chain: the next item is the current one + 1 (mod items), from a random start."""
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, items, users)
+    walks = (starts[:, None] + np.arange(length)[None]) % items + 1
+    width = 8
+    train_rows = right_aligned(pa.array([w[:-1].tolist() for w in walks]), width + 1)
+    return TrainingData(
+        sequences=train_rows,
+        valid_inputs=right_aligned(pa.array([w[:-1].tolist() for w in walks[:100]]), width),
+        valid_targets=walks[:100, -1].astype(np.int64),
+        items=items,
+    )
+
+
+FAST = SasrecConfig(max_len=8, hidden=16, inner=32, layers=1, heads=1, dropout=0.0, epochs=12, batch_size=64,
+                    patience=3, device="cpu", threads=1)  # fmt: skip
+
+
+def test_training_learns_a_deterministic_chain_and_is_seeded() -> None:
+    data = _chain_data()
+    first = train(data, FAST, seed=5)
+    second = train(data, FAST, seed=5)
+    assert first.best_ndcg > 0.9, [round(h.ndcg_at_10, 3) for h in first.history]
+    assert first.state.keys() == second.state.keys()
+    for name, tensor in first.state.items():
+        torch.testing.assert_close(tensor, second.state[name], rtol=0, atol=0, msg=name)
+    other = train(data, FAST.model_copy(update={"epochs": 1}), seed=6)
+    assert any(not torch.equal(t, other.state[n]) for n, t in first.state.items())
+
+
+def test_sampled_softmax_training_also_learns_the_chain() -> None:
+    conf = FAST.model_copy(update={"full_softmax_max_items": 10, "negatives": 8})
+    trained = train(_chain_data(), conf, seed=5)
+    assert trained.loss == "sampled_softmax" and trained.best_ndcg > 0.8
+
+
+def test_validation_ndcg_ranks_the_target_among_unseen_items() -> None:
+    model = SASRec(Architecture(items=3, max_len=2, hidden=2, inner=2, layers=1, heads=1, dropout=0.0)).eval()
+    with torch.no_grad():
+        scores = model.logits(model.last_hidden(torch.tensor([[1, 2]])))[0]
+    order = [int(i) + 1 for i in torch.argsort(-scores)]  # item indices, best first
+    best_unseen = next(i for i in order if i not in (1, 2))
+    assert validation_ndcg(model, torch.tensor([[1, 2]]), torch.tensor([best_unseen])) == pytest.approx(1.0)
+
+
+def _artifact(model: SASRec) -> SasrecArtifact:
+    ids = tuple(f"item{i:02d}" for i in range(model.arch.items))[::-1]  # index order is not id order
+    return SasrecArtifact.pack(model.state_dict(), version="v1", architecture=model.arch, item_ids=ids, info={"x": 1})
+
+
+def test_artifact_round_trip_gives_the_same_scores_and_rejects_tampering() -> None:
+    model = _model(seed=2)
+    artifact = _artifact(model)
+    loaded = SasrecArtifact.from_files(artifact.files(), where="t")
+    assert loaded.item_ids == artifact.item_ids and loaded.info == {"x": 1}
+    seqs = torch.tensor([[0, 0, 1, 4, 9, 2], [3, 3, 5, 6, 7, 8]])
+    with torch.no_grad():
+        torch.testing.assert_close(
+            loaded.model().logits(loaded.model()(seqs)), model.logits(model(seqs)), rtol=0, atol=0
+        )
+    files = artifact.files()
+    with pytest.raises(ArtifactError, match="does not match the digest"):
+        SasrecArtifact.from_files({**files, "sasrec.pt": files["sasrec.pt"][:-1] + b"x"}, where="t")
+    with pytest.raises(ArtifactError, match="unfinished write"):
+        SasrecArtifact.from_files({"sasrec.pt": files["sasrec.pt"]}, where="t")
+
+
+def test_scorer_masks_seen_items_breaks_ties_by_id_and_ignores_batch_composition() -> None:
+    model = _model(seed=4)
+    scorer = Scorer.of(_artifact(model))
+    rng = np.random.default_rng(0)
+    seqs = right_aligned(pa.array([rng.integers(1, 13, rng.integers(1, 7)).tolist() for _ in range(40)]), 6)
+    seen = seqs.copy()
+    together = scorer.top(seqs, seen, 5)
+    alone = [scorer.top(seqs[i : i + 1], seen[i : i + 1], 5)[0] for i in range(len(seqs))]
+    assert together == alone
+    ids = np.asarray(_artifact(model).item_ids)
+    with torch.no_grad():
+        scores = model.logits(model.last_hidden(torch.from_numpy(seqs))).double().numpy()
+    for row, listed in enumerate(together):
+        mine = {ids[i - 1] for i in seqs[row] if i > 0}
+        ranked = sorted((-scores[row, j], ids[j]) for j in range(12) if ids[j] not in mine)
+        assert listed == [item for _, item in ranked[:5]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), min_size=1, max_size=9), min_size=1, max_size=6), st.integers(0, 11))
+def test_top_k_columns_equals_a_full_sort(rows: list[list[int]], k: int) -> None:
+    width = max(len(r) for r in rows)
+    scores = np.array([r + [-1] * (width - len(r)) for r in rows], dtype=np.float64)  # many ties
+    for (columns, values), row in zip(top_k_columns(scores, k), scores, strict=True):
+        expected = sorted(range(width), key=lambda j: (-row[j], j))[: min(k, width)]
+        assert columns.tolist() == expected and values.tolist() == row[expected].tolist()
+
+
+@given(st.lists(st.lists(st.integers(1, 99), max_size=9), max_size=8), st.integers(1, 6))
+def test_right_aligned_keeps_the_last_items_at_the_right(lists: list[list[int]], width: int) -> None:
+    out = right_aligned(pa.array(lists, pa.list_(pa.int64())), width)
+    for row, items in zip(out, lists, strict=True):
+        kept = items[-width:]
+        assert row.tolist() == [0] * (width - len(kept)) + kept
