@@ -864,7 +864,7 @@ class GenerateConfig(Frozen):
 # Evaluate
 # --------------------------------------------------------------------------------------------------
 
-Variant = Literal["real", "real+augmented", "real+synthetic", "real+both"]
+Variant = Literal["real", "real+augmented", "real+synthetic", "real+both", "real+contrastive"]
 ModelName = Literal["popularity", "itemknn", "als", "sasrec"]
 
 
@@ -876,6 +876,29 @@ class AlsConfig(Frozen):
     alpha: float = Field(10.0, ge=0, description="confidence = 1 + alpha x strength")
     max_iter: int = Field(10, ge=1)
     blocks: int = Field(4, ge=1, description="user and item blocks (fixed, so results do not follow the cluster)")
+
+
+ViewOp = Annotated[Union[CropOp, MaskOp, ReorderOp, SubstituteOp, InsertOp], Field(discriminator="op")]  # noqa: UP007
+
+
+class ContrastiveConfig(Frozen):
+    """CL4SRec's contrastive task (Xie et al., ICDE 2022), for the variant ``real+contrastive``: two views of
+    each training sequence, each made by one op drawn uniformly from ``ops`` (the augment kernels, on
+    the fly per batch), and an InfoNCE loss over the batch pulling a sequence's two views together;
+    the loss is next-item cross-entropy + ``lambda`` x InfoNCE. Defaults: CL4SRec's (crop 0.6, mask
+    0.3, reorder 0.6; RecBole's lambda 0.1, tau 1, dot-product similarity)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
+
+    weight: float = Field(0.1, alias="lambda", ge=0, description="lambda: weight of the InfoNCE loss")
+    tau: float = Field(1.0, gt=0, description="temperature of the InfoNCE softmax")
+    similar_top_k: int = Field(10, ge=1, description="substitute / insert: similar items per item (co-occurrence)")
+    ops: tuple[ViewOp, ...] = Field(
+        (CropOp(op="crop", eta=0.6), MaskOp(op="mask", gamma=0.3, token="[mask]"), ReorderOp(op="reorder", beta=0.6)),
+        min_length=1,
+        description="the ops a view is made with (crop, mask, reorder, substitute, insert; a mask token is "
+        "a learned embedding)",
+    )
 
 
 class SasrecConfig(Frozen):
@@ -909,6 +932,7 @@ class SasrecConfig(Frozen):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = cuda when available")
     threads: int | None = Field(None, ge=1, description="torch threads on the driver (None = all cores)")
     score_batch: int = Field(512, ge=1, description="users scored per forward pass on an executor")
+    contrastive: ContrastiveConfig = ContrastiveConfig()
 
     @model_validator(mode="after")
     def _heads_divide_hidden(self) -> SasrecConfig:
@@ -927,7 +951,7 @@ class ItemKnnConfig(Frozen):
 class EvaluateConfig(Frozen):
     """Stage evaluate: recommenders trained per variant, ranked over the full catalogue, compared to ``real``."""
 
-    variants: tuple[Variant, ...] = ("real", "real+augmented", "real+synthetic", "real+both")
+    variants: tuple[Variant, ...] = ("real", "real+augmented", "real+synthetic", "real+both", "real+contrastive")
     models: tuple[ModelName, ...] = ("popularity", "itemknn", "als", "sasrec")
     ks: tuple[int, ...] = Field((5, 10, 20), min_length=1)
     exclude_seen: bool = Field(True, description="items a user had in training are neither recommended nor relevant")
@@ -939,6 +963,12 @@ class EvaluateConfig(Frozen):
     confidence: float = Field(0.95, gt=0, lt=1)
     max_users: int | None = Field(
         None, ge=1, description="score at most this many test users, a keyed hash sample (None = all of them)"
+    )
+    ablation: bool = Field(
+        False, description="also evaluate real+<op> for each op of the augment run (that op's copies only)"
+    )
+    ablation_models: tuple[ModelName, ...] | None = Field(
+        None, description="the models the ablation variants train (None = every model of evaluate.models)"
     )
     als: AlsConfig = AlsConfig()
     itemknn: ItemKnnConfig = ItemKnnConfig()

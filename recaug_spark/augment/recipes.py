@@ -141,22 +141,34 @@ def column_kernel(spec: AugmentOp, fitted: Fitted) -> ColumnKernel:
 
 Similar = Callable[[], SimilarItems]  # resolved on the executor (a broadcast's value)
 
+ItemKernel = Callable[[np.ndarray, Draws], sequence.Edit]
+
+# The sequence ops that edit items only: one kernel each (the augment stage wraps them as frame edits,
+# SASRec's contrastive views call them directly on index sequences).
+ITEM_KERNELS: dict[type[AugmentOp], Callable[[Any, Similar], ItemKernel]] = {
+    CropOp: lambda s, _: lambda items, d: sequence.crop(items, d, eta=s.eta),
+    MaskOp: lambda s, _: lambda items, d: sequence.mask(items, d, gamma=s.gamma, token=s.token),
+    ReorderOp: lambda s, _: lambda items, d: sequence.reorder(items, d, beta=s.beta),
+    SubstituteOp: lambda s, similar: lambda items, d: sequence.substitute(items, d, ratio=s.ratio, similar=similar()),
+    InsertOp: lambda s, similar: lambda items, d: sequence.insert(items, d, ratio=s.ratio, similar=similar()),
+    SlideWindowOp: lambda s, _: lambda items, d: sequence.slide_window(items, d, length=s.length, stride=s.stride),
+    SubsetSplitOp: lambda s, _: lambda items, d: sequence.subset_split(items, d, dropout=s.dropout),
+}
+
+
+def _as_frame_edit(make: Callable[[Any, Similar], ItemKernel]) -> Callable[[Any, Similar], FrameEdit]:
+    return lambda spec, similar: item_edit(make(spec, similar))
+
+
 SEQUENCE_EDITS: dict[type[AugmentOp], Callable[[Any, Similar], FrameEdit]] = {
-    CropOp: lambda s, _: item_edit(lambda items, d: sequence.crop(items, d, eta=s.eta)),
-    MaskOp: lambda s, _: item_edit(lambda items, d: sequence.mask(items, d, gamma=s.gamma, token=s.token)),
-    ReorderOp: lambda s, _: item_edit(lambda items, d: sequence.reorder(items, d, beta=s.beta)),
-    SubstituteOp: lambda s, similar: item_edit(
-        lambda items, d: sequence.substitute(items, d, ratio=s.ratio, similar=similar())
-    ),
-    InsertOp: lambda s, similar: item_edit(
-        lambda items, d: sequence.insert(items, d, ratio=s.ratio, similar=similar())
-    ),
-    SlideWindowOp: lambda s, _: item_edit(
-        lambda items, d: sequence.slide_window(items, d, length=s.length, stride=s.stride)
-    ),
-    SubsetSplitOp: lambda s, _: item_edit(lambda items, d: sequence.subset_split(items, d, dropout=s.dropout)),
+    **{op: _as_frame_edit(make) for op, make in ITEM_KERNELS.items()},
     TimeShiftOp: lambda s, _: session_shift(s.within),
 }
+
+
+def item_kernel(spec: AugmentOp, similar: Similar) -> ItemKernel:
+    """The item kernel of an item-editing sequence op (substitute and insert look items up in ``similar()``)."""
+    return ITEM_KERNELS[type(spec)](spec, similar)
 
 
 def shape(spec: AugmentOp) -> str:

@@ -39,22 +39,48 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "real+augmented": ("augmented",),
     "real+synthetic": ("synthetic",),
     "real+both": ("augmented", "synthetic"),
+    "real+contrastive": (),
 }
+# Variants only a sequential model can take: the real events with a training objective of its own.
+SEQUENTIAL_ONLY = frozenset({"real+contrastive"})
+SEQUENTIAL_MODELS = frozenset({"sasrec"})
+
+
+def ablation_variants(augmented: DataFrame) -> dict[str, str]:
+    """``evaluate.ablation``: one variant per op of the augment run, ``real+<op>`` (``real+<index>:<op>``
+    for an op configured twice), mapped to the op's label (``<index>:<op>``) in ``aug_ops``; read from the
+    run's rows (one distinct label per configured op: a bounded collect), so they match what was written."""
+    labels = sorted({r[0].split("(", 1)[0] for r in augmented.select(F.explode("aug_ops")).distinct().collect()})
+    names = [label.split(":", 1)[1] for label in labels]
+    return {
+        f"real+{name}" if names.count(name) == 1 else f"real+{label}": label
+        for label, name in zip(labels, names, strict=True)
+    }
+
+
+def variant_inputs(variant: str, extra: Mapping[str, DataFrame], ablations: Mapping[str, str]) -> dict[str, DataFrame]:
+    """The variant's extra rows by kind (``augmented``, ``synthetic``): NEEDS[variant], or for an ablation
+    variant the augmented copies made by its op alone."""
+    if variant in ablations:
+        prefix = f"{ablations[variant]}("
+        return {"augmented": extra["augmented"].where(F.exists("aug_ops", lambda op: op.startswith(prefix)))}
+    return {name: extra[name] for name in NEEDS[variant]}
 
 
 def variant_interactions(
-    variant: str, real: DataFrame, extra: Mapping[str, DataFrame], conf: EvaluateConfig, weights: Mapping[str, float]
+    real: DataFrame, parts: Mapping[str, DataFrame], conf: EvaluateConfig, weights: Mapping[str, float]
 ) -> DataFrame:
     """``(user_id, item_id, strength)`` of one variant: the sum of event weights per pair (> 0), the real
-    events at 1, the variant's extra rows (NEEDS) times ``augmented_weight`` / ``synthetic_weight``."""
+    events at 1, the variant's extra rows (``parts``, from :func:`variant_inputs`) times
+    ``augmented_weight`` / ``synthetic_weight``."""
     factors = {"augmented": conf.augmented_weight, "synthetic": conf.synthetic_weight}
-    parts = [real.select("user_id", "item_id", "event_type", F.lit(1.0).alias("_f"))]
-    parts += [
-        extra[name].select("user_id", "item_id", "event_type", F.lit(factors[name]).alias("_f"))
-        for name in NEEDS[variant]
+    frames = [real.select("user_id", "item_id", "event_type", F.lit(1.0).alias("_f"))]
+    frames += [
+        rows.select("user_id", "item_id", "event_type", F.lit(factors[name]).alias("_f"))
+        for name, rows in parts.items()
     ]
     weight = features.event_weight(weights) * F.col("_f")
-    rows = union_by_name(parts).where(F.col("item_id").isNotNull())
+    rows = union_by_name(frames).where(F.col("item_id").isNotNull())
     summed = rows.groupBy("user_id", "item_id").agg(F.sum(weight).alias("strength"))
     return summed.where(F.col("strength") > 0)
 

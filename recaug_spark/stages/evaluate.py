@@ -65,7 +65,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     real = (
         lake.read(SILVER_EVENTS)
         .join(splits.where(F.col("split") == split.TRAIN).select("event_id"), "event_id", "left_semi")
-        .select("event_id", "user_id", "item_id", "event_type", "ts")
+        .select("event_id", "user_id", "item_id", "event_type", "ts", "session_id")
     )
     test = splits.where(F.col("split") == split.TEST)
     extra, used_runs, skipped = _extra_inputs(lake, cfg)
@@ -86,14 +86,22 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         )
         catalogue = seen.select("item_id").distinct().count()
         depth = min(max(conf.ks) + int(most_seen), max(catalogue, 1))
+        ablations = ev.ablation_variants(extra["augmented"]) if conf.ablation and "augmented" in extra else {}
+        variants += list(ablations)
         for variant in variants:
-            train = ev.variant_interactions(variant, real, extra, conf, weights).persist(level)
+            parts = ev.variant_inputs(variant, extra, ablations)
+            train = ev.variant_interactions(real, parts, conf, weights).persist(level)
             for model in conf.models:
+                if variant in ev.SEQUENTIAL_ONLY and model not in ev.SEQUENTIAL_MODELS:
+                    continue
+                if variant in ablations and conf.ablation_models is not None and model not in conf.ablation_models:
+                    continue
                 if model == "sasrec":
                     recs = sasrec.recommend(
-                        spark, real, {n: extra[n] for n in ev.NEEDS[variant]}, users, conf.sasrec, k=max(conf.ks),
+                        spark, real, parts, users, conf.sasrec, k=max(conf.ks),
                         seed=cfg.run.seed, root=lake.root, version=_model_version(ctx.run_id, variant),
                         info={"variant": variant, "inputs": inputs, "runs_used": used_runs},
+                        contrastive=variant == "real+contrastive",
                     )  # fmt: skip
                 else:
                     recs = ev.recommend(
@@ -138,7 +146,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
 
 def _model_version(run_id: str, variant: str) -> str:
     """The SASRec artifact's version: the run and the variant (``20261202T...-real_augmented``)."""
-    return f"{run_id}-{variant.replace('+', '_')}"
+    return f"{run_id}-{variant.replace('+', '_').replace(':', '_')}"
 
 
 def _extra_inputs(lake: Lake, cfg: RecaugConfig) -> tuple[dict[str, DataFrame], dict[str, str], list[str]]:

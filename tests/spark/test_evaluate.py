@@ -198,8 +198,9 @@ def evaluated(
     root = tmp_path_factory.mktemp("evaluate") / "lake"
     shutil.copytree(demo_split_lake, root)
     cfg = test_config(
-        DEMO_EVENTS, "augment.ops=[{op: substitute, ratio: 0.5}]", "evaluate.variants=[real, real+augmented]",
-        "evaluate.bootstrap_resamples=200", "evaluate.als.max_iter=5", lake=root,
+        DEMO_EVENTS, "augment.ops=[{op: substitute, ratio: 0.5}]",
+        "evaluate.variants=[real, real+augmented, real+contrastive]", "evaluate.bootstrap_resamples=200",
+        "evaluate.als.max_iter=5", "evaluate.ablation=true", "evaluate.ablation_models=[popularity, sasrec]", lake=root,
     )  # fmt: skip
     execute("augment", cfg, spark, run_id="aug-e")
     execute("evaluate", cfg, spark, run_id="ev-1")
@@ -215,12 +216,18 @@ def test_evaluate_writes_metrics_that_equal_the_report(evaluated: tuple[Lake, Pa
     for row in table.itertuples():
         k = None if np.isnan(row.k) else int(row.k)
         assert by_key[(row.variant, row.model, row.segment, row.metric, k)]["value"] == pytest.approx(row.value, abs=0)
-    assert set(table.variant) == {"real", "real+augmented"} and set(table.model) == {
-        "popularity",
-        "itemknn",
-        "als",
-        "sasrec",
-    }
+    assert set(table.variant) == {"real", "real+augmented", "real+contrastive", "real+substitute"}
+    assert set(table.model) == {"popularity", "itemknn", "als", "sasrec"}
+    assert set(table[table.variant == "real+contrastive"].model) == {"sasrec"}  # a sequential model's variant
+    models = Path(str(lake.root).removeprefix("file:")) / "models" / "seqrec"
+    assert {p.name for p in models.iterdir()} == {
+        "ev-1-real", "ev-1-real_augmented", "ev-1-real_contrastive", "ev-1-real_substitute"
+    }  # fmt: skip
+    # the ablation variant of the run's only op trains on the same rows as real+augmented: the same metrics
+    ablated = table[table.variant == "real+substitute"].set_index(["model", "segment", "metric", "k"]).value
+    assert set(ablated.index.get_level_values("model")) == {"popularity", "sasrec"}
+    whole = table[table.variant == "real+augmented"].set_index(["model", "segment", "metric", "k"]).value
+    pd.testing.assert_series_equal(ablated.sort_index(), whole.loc[ablated.index].sort_index(), check_names=False)
     assert {"all", "warm", "cold"} <= set(table.segment)
     ndcg = table[(table.metric == "ndcg") & (table.k == 10)]
     assert ((ndcg.ci_low <= ndcg.value) & (ndcg.value <= ndcg.ci_high)).all()
@@ -251,6 +258,7 @@ def _shop_lake(spark: SparkSession, root: Path, *, last: int | None = None) -> L
             "item_id": pd.Series(events.item).map("i{}".format),
             "event_type": np.asarray(EVENT_TYPES, dtype=object)[events.event_type],
             "ts": pd.to_datetime(events.ts_ms, unit="ms"),
+            "session_id": pd.Series(events.session).map("s{}".format),
         }
     )
     if last is None:
@@ -263,7 +271,10 @@ def _shop_lake(spark: SparkSession, root: Path, *, last: int | None = None) -> L
     frame["user_segment"] = np.where(frame.user_id.map(counts).fillna(0) <= 5, "cold", "warm")
     frame["item_seen"] = frame.item_id.isin(set(frame.item_id[train]))
     lake = Lake(spark, str(root))
-    lake.overwrite(SILVER_EVENTS, spark.createDataFrame(frame[["event_id", "user_id", "item_id", "event_type", "ts"]]))
+    lake.overwrite(
+        SILVER_EVENTS,
+        spark.createDataFrame(frame[["event_id", "user_id", "item_id", "event_type", "ts", "session_id"]]),
+    )
     columns = ["event_id", "user_id", "item_id", "split", "user_segment", "item_seen"]
     lake.overwrite(SILVER_SPLIT, spark.createDataFrame(frame[columns]))
     return lake
@@ -299,7 +310,7 @@ def test_sasrec_beats_als_and_itemknn_on_the_demo_shop(spark: SparkSession, tmp_
     seen = real.select("user_id", "item_id").distinct()
     relevant = ev.relevant_sets(splits.where("split = 'test'"), seen, exclude_seen=True).where("segment = 'all'")
     users = relevant.select("user_id")
-    train = ev.variant_interactions("real", real, {}, conf, dict(cfg.preprocess.feedback.weights))
+    train = ev.variant_interactions(real, {}, conf, dict(cfg.preprocess.feedback.weights))
     lists = {
         m: ev.recommend(m, train, users, seen, conf, depth=400, seed=1, storage_level="MEMORY_AND_DISK")
         for m in ("als", "itemknn")
@@ -316,3 +327,19 @@ def test_sasrec_beats_als_and_itemknn_on_the_demo_shop(spark: SparkSession, tmp_
         diff = paired_bootstrap(per_user["sasrec"].to_numpy(), per_user[bag].reindex(order).to_numpy(), seed=3)
         print(bag, diff)
         assert diff.n_users == len(order) > 500 and diff.ci_low > 0, (bag, diff)
+
+
+def test_ablation_variants_select_each_ops_copies(spark: SparkSession) -> None:
+    rows = spark.createDataFrame(
+        [("u1", "a", ["0:crop(eta=0.8)"]), ("u1", "b", ["1:mask(gamma=0.2)"]), ("u2", "c", ["2:crop(eta=0.5)"]),
+         ("u2", "d", ["1:mask(gamma=0.2)"])],
+        "user_id string, item_id string, aug_ops array<string>",
+    )  # fmt: skip
+    ablations = ev.ablation_variants(rows)
+    assert ablations == {"real+0:crop": "0:crop", "real+mask": "1:mask", "real+2:crop": "2:crop"}
+    picked = {v: sorted(r.item_id for r in ev.variant_inputs(v, {"augmented": rows}, ablations)["augmented"].collect())
+              for v in ablations}  # fmt: skip
+    assert picked == {"real+0:crop": ["a"], "real+mask": ["b", "d"], "real+2:crop": ["c"]}
+    assert set(ev.variant_inputs("real+both", {"augmented": rows, "synthetic": rows}, ablations)) == {
+        "augmented", "synthetic"
+    }  # fmt: skip

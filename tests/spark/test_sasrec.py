@@ -112,3 +112,19 @@ def test_fit_trains_on_real_sequences_and_scores_known_users(spark: SparkSession
     right = sum(items[0] == f"i{(u % 10 + 8) % 10}" for u, items in ((int(k[1:]), v) for k, v in got.items()))
     assert right >= 50, got
     assert (tmp_path / "lake" / "models" / "seqrec" / "v-test" / "metadata.json").exists()
+
+
+def test_view_maker_reads_the_similar_items_in_index_space(spark: SparkSession) -> None:
+    """Substitute views take the augment stage's co-occurrence table (sessions: items a, b and a, c)."""
+    real = spark.createDataFrame(
+        [(f"e{i}", "u1", item, T0 + timedelta(minutes=i), session) for i, (item, session) in
+         enumerate([("a", "s1"), ("b", "s1"), ("a", "s2"), ("c", "s2"), ("a", "s3"), ("b", "s3")])],
+        "event_id string, user_id string, item_id string, ts timestamp, session_id string",
+    )  # fmt: skip
+    index = contiguous_index(real, "item_id", name=sq.ITEM_IX, start=1)
+    ix = {r.item_id: r.item_ix for r in index.collect()}
+    conf = SasrecConfig(contrastive={"ops": [{"op": "substitute", "ratio": 1.0}], "similar_top_k": 1})
+    maker = score.view_maker(real, index, conf, items=3, seed=1)
+    assert maker.mask_index is None
+    one, _ = maker.views(np.array([[ix["a"], ix["b"], ix["c"]]]), np.array([0]), epoch=0, width=3)
+    assert one.tolist() == [[ix["b"], ix["a"], ix["a"]]]  # a's most co-occurring item is b (2 sessions); b, c: a

@@ -12,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recaug_spark.config import SasrecConfig
+from recaug_spark.config import CropOp, MaskOp, ReorderOp, SasrecConfig, SubstituteOp
 from recaug_spark.errors import ArtifactError
 from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
 from recaug_spark.recommend.sasrec.model import Architecture, SASRec
@@ -24,6 +24,7 @@ from recaug_spark.recommend.sasrec.train import (
     train,
     validation_ndcg,
 )
+from recaug_spark.recommend.sasrec.views import ViewMaker
 
 ARCH = Architecture(items=12, max_len=6, hidden=8, inner=16, layers=2, heads=2, dropout=0.0)
 
@@ -202,3 +203,42 @@ def test_right_aligned_keeps_the_last_items_at_the_right(lists: list[list[int]],
     for row, items in zip(out, lists, strict=True):
         kept = items[-width:]
         assert row.tolist() == [0] * (width - len(kept)) + kept
+
+
+def _maker(*ops: object, similar: dict[int, list[int]] | None = None) -> ViewMaker:
+    return ViewMaker(ops, seed=9, mask_index=99, similar=similar or {})  # type: ignore[arg-type]
+
+
+def test_views_depend_on_the_row_key_not_on_the_batch() -> None:
+    maker = _maker(CropOp(op="crop", eta=0.5), MaskOp(op="mask", gamma=0.5, token="[mask]"), ReorderOp(op="reorder"))
+    rng = np.random.default_rng(2)
+    rows = right_aligned(pa.array([rng.integers(1, 50, rng.integers(2, 12)).tolist() for _ in range(30)]), 12)
+    keys = np.arange(100, 130)
+    whole = maker.views(rows, keys, epoch=3, width=10)
+    parts = [maker.views(rows[i : i + 7], keys[i : i + 7], epoch=3, width=10) for i in range(0, 30, 7)]
+    for view in (0, 1):
+        np.testing.assert_array_equal(whole[view], np.concatenate([p[view] for p in parts]))
+    assert not np.array_equal(whole[0], whole[1])  # two different views
+    assert not np.array_equal(whole[0], maker.views(rows, keys, epoch=4, width=10)[0])  # new views each epoch
+    for row, one in zip(rows, whole[0], strict=True):
+        items, kept = row[row > 0], one[one > 0]
+        assert set(kept.tolist()) <= set(items.tolist()) | {99} and len(kept) >= 1  # mask token: index 99
+
+
+def test_substitute_views_draw_from_the_similar_items_table() -> None:
+    maker = _maker(SubstituteOp(op="substitute", ratio=1.0), similar={1: [7], 2: [8]})
+    one, two = maker.views(np.array([[0, 1, 2, 3]]), np.array([1]), epoch=0, width=4)
+    assert one.tolist() == two.tolist() == [[0, 7, 8, 3]]  # every item with similar items replaced
+
+
+def test_contrastive_training_is_seeded_and_still_learns_the_chain() -> None:
+    maker = _maker(CropOp(op="crop", eta=0.6), MaskOp(op="mask", gamma=0.3, token="[mask]"), ReorderOp(op="reorder"))
+    maker.mask_index = 31  # the chain's catalogue has 30 items: the mask is index 31
+    first = train(_chain_data(), FAST, seed=5, views=maker)
+    second = train(_chain_data(), FAST, seed=5, views=maker)
+    assert first.architecture.mask_token and first.state["items.weight"].shape[0] == 32
+    for name, tensor in first.state.items():
+        torch.testing.assert_close(tensor, second.state[name], rtol=0, atol=0, msg=name)
+    plain = train(_chain_data(), FAST, seed=5)
+    assert not torch.equal(plain.state["blocks.0.qkv.weight"], first.state["blocks.0.qkv.weight"])
+    assert first.best_ndcg > 0.8

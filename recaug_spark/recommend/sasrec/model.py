@@ -31,6 +31,7 @@ class Architecture:
     layers: int
     heads: int
     dropout: float
+    mask_token: bool = False  # one more embedding row (index items + 1): CL4SRec's mask, never a prediction
 
 
 class Dropout(nn.Module):
@@ -85,7 +86,7 @@ class SASRec(nn.Module):
     def __init__(self, arch: Architecture) -> None:
         super().__init__()
         self.arch = arch
-        self.items = nn.Embedding(arch.items + 1, arch.hidden, padding_idx=PAD)
+        self.items = nn.Embedding(arch.items + 1 + arch.mask_token, arch.hidden, padding_idx=PAD)
         self.positions = nn.Embedding(arch.max_len, arch.hidden)
         self.norm = nn.LayerNorm(arch.hidden, eps=1e-12)
         self.drop = Dropout(arch.dropout)
@@ -110,7 +111,7 @@ class SASRec(nn.Module):
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Scores of every catalogue item (..., items) for hidden states (..., H): the tied embeddings."""
-        return hidden @ self.items.weight[1:].T
+        return hidden @ self.items.weight[1 : self.arch.items + 1].T
 
     def last_hidden(self, seqs: torch.Tensor) -> torch.Tensor:
         """The user representation (B, H): the output at the last position of each right-aligned row."""

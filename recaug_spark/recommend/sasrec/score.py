@@ -17,15 +17,18 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from recaug_spark import storage, tensors
-from recaug_spark.config import SasrecConfig
+from recaug_spark.augment import recipes, similar
+from recaug_spark.config import MaskOp, SasrecConfig
 from recaug_spark.recommend.index import contiguous_index
 from recaug_spark.recommend.sasrec import sequences as sq
 from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
 from recaug_spark.recommend.sasrec.topk import Scorer, right_aligned
 from recaug_spark.recommend.sasrec.train import TrainedSasrec, TrainingData, train
+from recaug_spark.recommend.sasrec.views import ViewMaker
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +57,35 @@ def training_data(sequences: DataFrame, validation: DataFrame, *, items: int, ma
     )
 
 
+def view_maker(real: DataFrame, index: DataFrame, conf: SasrecConfig, *, items: int, seed: int) -> ViewMaker:
+    """CL4SRec's views for ``conf.contrastive``; substitute and insert read the augment stage's similar-items
+    table (co-occurrence in training sessions, top ``similar_top_k``), in index space."""
+    ops = conf.contrastive.ops
+    similar_items: dict[int, list[int]] = {}
+    if any(recipes.needs_similar(op) for op in ops):
+        table = similar.top_k(real, k=conf.contrastive.similar_top_k)
+        pairs = table.join(index, "item_id").join(
+            index.select(F.col("item_id").alias("similar_item"), F.col(sq.ITEM_IX).alias("similar_ix")), "similar_item"
+        )
+        rows = pairs.groupBy(sq.ITEM_IX).agg(
+            F.transform(F.sort_array(F.collect_list(F.struct("rank", "similar_ix"))), lambda r: r["similar_ix"]).alias(
+                "s"
+            )
+        )
+        similar_items = {r[sq.ITEM_IX]: list(r["s"]) for r in rows.toLocalIterator()}  # items x k, bounded
+    masks = any(isinstance(op, MaskOp) and op.token is not None for op in ops)
+    return ViewMaker(ops, seed=seed, mask_index=items + 1 if masks else None, similar=similar_items)
+
+
 def fit(
-    real: DataFrame, extra: Mapping[str, DataFrame], conf: SasrecConfig, *, seed: int
+    real: DataFrame, extra: Mapping[str, DataFrame], conf: SasrecConfig, *, seed: int, contrastive: bool = False
 ) -> tuple[TrainedSasrec, tuple[str, ...], DataFrame]:
-    """Train on real (+ ``extra``) events: the trained model, the item index, the users' histories."""
+    """Train on real (+ ``extra``) events, with CL4SRec's loss when ``contrastive``: the trained model, the
+    item index, the users' histories."""
     index = contiguous_index(real, "item_id", name=sq.ITEM_IX, start=1).persist()
     item_ids = tuple(r["item_id"] for r in index.orderBy(sq.ITEM_IX).collect())  # the catalogue, bounded
     history = sq.histories(real, index, conf).persist()
+    views = view_maker(real, index, conf, items=len(item_ids), seed=seed) if contrastive else None
     data = training_data(
         sq.training_sequences(history, extra, index, conf),
         sq.validation_slice(history, conf, seed=seed),
@@ -71,7 +96,7 @@ def fit(
         "sasrec: %d training sequences, %d validation users, %d items", len(data.sequences), len(data.valid_targets),
         len(item_ids),
     )  # fmt: skip
-    trained = train(data, conf, seed=seed)
+    trained = train(data, conf, seed=seed, views=views)
     index.unpersist()
     return trained, item_ids, history
 
@@ -124,9 +149,10 @@ def recommend(
     root: str,
     version: str,
     info: Mapping[str, object],
+    contrastive: bool = False,
 ) -> DataFrame:
     """Train, save and score: ``(user_id, items)`` of the asked ``users``, seen items left out."""
-    trained, item_ids, history = fit(real, extra, conf, seed=seed)
+    trained, item_ids, history = fit(real, extra, conf, seed=seed, contrastive=contrastive)
     artifact = SasrecArtifact.pack(
         trained.state, version=version, architecture=trained.architecture, item_ids=item_ids,
         info={"training": trained.summary(), **info},

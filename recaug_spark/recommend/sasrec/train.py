@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from recaug_spark.config import SasrecConfig
 from recaug_spark.recommend.sasrec.model import PAD, Architecture, SASRec
+from recaug_spark.recommend.sasrec.views import ViewMaker
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,22 @@ def sampled_softmax_loss(
     return (torch.logsumexp(torch.cat([positive, sampled], dim=1), dim=1) - positive[:, 0]).mean()
 
 
+def info_nce(first: torch.Tensor, second: torch.Tensor, *, tau: float) -> torch.Tensor:
+    """CL4SRec's InfoNCE: for 2B views (B, H) + (B, H), each view's partner is the positive and the other
+    2B - 2 views of the batch the negatives; dot-product similarity / ``tau``; the mean cross-entropy.
+
+    Example:
+        >>> a, b = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> round(info_nce(a, b, tau=1.0).item(), 4)  # -log(e / (e + 1 + 1)) for every view
+        0.5514
+    """
+    views = torch.cat([first, second])
+    similarity = (views @ views.T / tau).fill_diagonal_(float("-inf"))
+    n = len(first)
+    partner = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(views.device)
+    return F.cross_entropy(similarity, partner)
+
+
 def batches(n: int, size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
     """A shuffled pass over ``range(n)`` in batches of ``size`` (the last one smaller)."""
     order = torch.randperm(n, generator=generator)
@@ -177,9 +194,14 @@ def train(
     conf: SasrecConfig,
     *,
     seed: int,
+    views: ViewMaker | None = None,
     on_epoch: Callable[[EpochStats], None] | None = None,
 ) -> TrainedSasrec:
-    """Train SASRec on ``data`` with ``conf``; the weights of the epoch with the best validation NDCG@10."""
+    """Train SASRec on ``data`` with ``conf``; the weights of the epoch with the best validation NDCG@10.
+
+    With ``views`` (the variant ``real+contrastive``), each batch adds ``contrastive.lambda`` x the
+    InfoNCE loss of two views of its sequences (recommend/sasrec/views.py).
+    """
     started = time.perf_counter()
     device = pick_device(conf.device)
     threads = torch.get_num_threads()
@@ -188,7 +210,7 @@ def train(
     try:
         arch = Architecture(
             items=data.items, max_len=conf.max_len, hidden=conf.hidden, inner=conf.inner, layers=conf.layers,
-            heads=conf.heads, dropout=conf.dropout,
+            heads=conf.heads, dropout=conf.dropout, mask_token=views is not None and views.mask_index is not None,
         )  # fmt: skip
         torch.manual_seed(seed)  # initial weights and dropout
         model = SASRec(arch).to(device)
@@ -213,6 +235,10 @@ def train(
                 loss = step_loss(model, sequences[rows.to(device)], negatives=negatives)
                 if not torch.isfinite(loss):  # a batch without any (input, target) pair
                     continue
+                if views is not None:
+                    pair = views.views(data.sequences[rows.numpy()], rows.numpy(), epoch=epoch, width=conf.max_len)
+                    first, second = (model.last_hidden(torch.from_numpy(v).to(device)) for v in pair)
+                    loss = loss + conf.contrastive.weight * info_nce(first, second, tau=conf.contrastive.tau)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
