@@ -933,6 +933,7 @@ class SasrecConfig(Frozen):
     threads: int | None = Field(None, ge=1, description="torch threads on the driver (None = all cores)")
     score_batch: int = Field(512, ge=1, description="users scored per forward pass on an executor")
     contrastive: ContrastiveConfig = ContrastiveConfig()
+    distributed: DistributedConfig = DistributedConfig()
 
     @model_validator(mode="after")
     def _heads_divide_hidden(self) -> SasrecConfig:

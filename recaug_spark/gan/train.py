@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from recaug_spark.config import GanModelConfig, GanTrainConfig
+from recaug_spark.distributed import agree, all_reduce_grads
 from recaug_spark.gan.model import Architecture, Critic, Generator, activate, gradient_penalty
 from recaug_spark.gan.sample import ConditionLayout, RealRowIndex, flat_spans, generate_rows
 from recaug_spark.gan.transform import DataTransformer
@@ -168,14 +169,14 @@ def train(
                 loss_d = critic(fake_c).mean() - critic(real_c).mean() + params.gp_lambda * gp
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
-                _all_reduce_grads(critic, world)
+                all_reduce_grads(critic, world)
                 opt_d.step()
             column, level, cond = conditions(batch)
             raw, fake = fake_rows(cond)
             loss_g = -critic(torch.cat([fake, cond], dim=1)).mean() + _condition_loss(raw, layout, column, level)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
-            _all_reduce_grads(generator, world)
+            all_reduce_grads(generator, world)
             opt_g.step()
             d_total += float(loss_d.detach())
             g_total += float(loss_g.detach())
@@ -208,7 +209,7 @@ def train(
         result.history.append(stats)
         if on_epoch is not None and rank == 0:
             on_epoch(stats)
-        if _agree(stop, world, device):
+        if agree(stop, world, device):
             result.stopped_early = epoch < epochs
             break
     result.state = best if best is not None else {k: v.detach().cpu() for k, v in generator.state_dict().items()}
@@ -226,26 +227,3 @@ def _condition_loss(raw: torch.Tensor, layout: ConditionLayout, column: np.ndarr
             logits = raw[torch.from_numpy(pick).to(raw.device), start : start + size]
             losses.append(nn.functional.cross_entropy(logits, target, reduction="sum"))
     return torch.stack(losses).sum() / raw.shape[0] if losses else raw.new_zeros(())
-
-
-def _all_reduce_grads(module: nn.Module, world: int) -> None:
-    """Average gradients across the ranks (no-op for one process)."""
-    if world <= 1:
-        return
-    import torch.distributed as dist
-
-    for p in module.parameters():
-        if p.grad is not None:
-            dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
-            p.grad /= world
-
-
-def _agree(stop: bool, world: int, device: torch.device) -> bool:
-    """Rank 0's early-stopping decision, shared with every rank."""
-    if world <= 1:
-        return stop
-    import torch.distributed as dist
-
-    flag = torch.tensor([1.0 if stop else 0.0], device=device)
-    dist.broadcast(flag, src=0)
-    return bool(flag.item())

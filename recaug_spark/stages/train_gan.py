@@ -14,9 +14,6 @@ when it should learn the new data). A changed gan config, or no generator at all
 from __future__ import annotations
 
 import logging
-import pickle
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +21,7 @@ import pandas as pd
 import torch
 from pyspark.sql import SparkSession
 
+from recaug_spark import distributed
 from recaug_spark.config import GanConfig, RecaugConfig
 from recaug_spark.errors import ConfigError, InputError
 from recaug_spark.gan import store
@@ -147,48 +145,25 @@ def train_generator(
             seed=seed,
             on_epoch=_log_epoch,
         )
-    from pyspark.ml.torch.distributor import TorchDistributor
-
-    distributor = TorchDistributor(num_processes=processes, local_mode=gan.train.distributed.local_mode, use_gpu=False)
     log.info("train-gan: data-parallel training in %d processes (TorchDistributor)", processes)
-    # Every local process writes the function's return value to the same file (the last one wins), so
-    # rank 0 hands its result over through a file of its own.
-    with tempfile.TemporaryDirectory(prefix="recaug-gan-") as scratch:
-        result_path = str(Path(scratch) / "rank0.pt")
-        payload = {
-            "data": data, "transformer": transformer.to_dict(), "holdout": holdout, "seed": seed,
-            "gan": gan.model_dump(mode="json"), "result_path": result_path,
-        }  # fmt: skip
-        distributor.run(_train_rank, payload)
-        with open(result_path, "rb") as handle:
-            trained: TrainedGenerator = pickle.load(handle)  # written by our own rank-0 process just now
-    return trained
+    payload = {
+        "data": data, "transformer": transformer.to_dict(), "holdout": holdout, "seed": seed,
+        "gan": gan.model_dump(mode="json"),
+    }  # fmt: skip
+    return distributed.train_in_processes(
+        _train_rank, payload, processes=processes, local_mode=gan.train.distributed.local_mode
+    )
 
 
-def _train_rank(payload: dict[str, Any]) -> None:
-    """One rank of distributed training (run by TorchDistributor in its own process): ``payload`` holds
-    data, transformer (dict), holdout, gan (config dict), seed and result_path, where rank 0 writes its
-    result."""
-    import os
-
-    import torch.distributed as dist
-
+def _train_rank(payload: dict[str, Any], rank: int, world: int) -> TrainedGenerator:
+    """One rank of distributed training (recaug_spark/distributed.py): ``payload`` holds data, transformer
+    (dict), holdout, gan (config dict) and seed."""
     from recaug_spark.config import GanConfig
     from recaug_spark.gan.train import train
     from recaug_spark.gan.transform import DataTransformer
 
-    dist.init_process_group("gloo")
-    try:
-        cfg = GanConfig.model_validate(payload["gan"])
-        torch.set_num_threads(1)
-        rank = int(os.environ["RANK"])
-        trained = train(
-            payload["data"], DataTransformer.from_dict(payload["transformer"]), payload["holdout"],
-            model=cfg.model, params=cfg.train, epochs=cfg.epochs, seed=payload["seed"], rank=rank,
-            world=int(os.environ["WORLD_SIZE"]),
-        )  # fmt: skip
-        if rank == 0:
-            with open(payload["result_path"], "wb") as handle:
-                pickle.dump(trained, handle)
-    finally:
-        dist.destroy_process_group()
+    cfg = GanConfig.model_validate(payload["gan"])
+    return train(
+        payload["data"], DataTransformer.from_dict(payload["transformer"]), payload["holdout"],
+        model=cfg.model, params=cfg.train, epochs=cfg.epochs, seed=payload["seed"], rank=rank, world=world,
+    )  # fmt: skip

@@ -5,13 +5,15 @@ the plain scorer on any partitioning."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pytest
 import torch
 from pyspark.sql import DataFrame, SparkSession
 
-from recaug_spark.config import SasrecConfig
+from recaug_spark.config import DistributedConfig, SasrecConfig
 from recaug_spark.recommend.index import contiguous_index
 from recaug_spark.recommend.sasrec import score
 from recaug_spark.recommend.sasrec import sequences as sq
@@ -94,24 +96,40 @@ def test_distributed_scoring_equals_the_plain_scorer_on_1_and_3_partitions(spark
         assert not {ids[i - 1] for i in h} & set(plain[f"u{u:03d}"]) and len(plain[f"u{u:03d}"]) == 7
 
 
-def test_fit_trains_on_real_sequences_and_scores_known_users(spark: SparkSession, tmp_path) -> None:
-    """A tiny shop where every user walks a chain of items: the model learns it and recommends the next one."""
+def _chain_users(spark: SparkSession, conf: SasrecConfig, root: str) -> dict[str, list[str]]:
+    """A tiny shop where every user walks a chain of 10 items from their own start: the lists."""
     rows = []
     for u in range(60):
         start = u % 10
         rows += [(f"u{u:02d}", f"i{(start + t) % 10}", t) for t in range(8)]
     real = _events(spark, rows)
-    conf = SasrecConfig(max_len=6, hidden=16, inner=16, layers=1, heads=1, dropout=0.0, epochs=30, patience=30,
-                        batch_size=32, device="cpu", threads=1)  # fmt: skip
     users = real.select("user_id").distinct()
-    lists = score.recommend(
-        spark, real, {}, users, conf, k=2, seed=3, root=str(tmp_path / "lake"), version="v-test", info={"run": "t"}
-    )
-    got = {r.user_id: r.items for r in lists.collect()}
-    assert len(got) == 60
-    right = sum(items[0] == f"i{(u % 10 + 8) % 10}" for u, items in ((int(k[1:]), v) for k, v in got.items()))
-    assert right >= 50, got
+    lists = score.recommend(spark, real, {}, users, conf, k=2, seed=3, root=root, version="v-test", info={"run": "t"})
+    return {r.user_id: r.items for r in lists.collect()}
+
+
+def _next_right(lists: dict[str, list[str]]) -> int:
+    """Users whose first item is the one after their last (the chain's next step)."""
+    return sum(items[0] == f"i{(int(u[1:]) % 10 + 8) % 10}" for u, items in lists.items())
+
+
+CHAIN = SasrecConfig(max_len=6, hidden=16, inner=16, layers=1, heads=1, dropout=0.0, epochs=30, patience=30,
+                     batch_size=32, device="cpu", threads=1)  # fmt: skip
+
+
+def test_fit_trains_on_real_sequences_and_scores_known_users(spark: SparkSession, tmp_path: Path) -> None:
+    """The model learns the chains and recommends each user's next item; the artifact is in the lake."""
+    lists = _chain_users(spark, CHAIN, str(tmp_path / "lake"))
+    assert len(lists) == 60 and _next_right(lists) >= 50, lists
     assert (tmp_path / "lake" / "models" / "seqrec" / "v-test" / "metadata.json").exists()
+
+
+@pytest.mark.nightly
+def test_data_parallel_training_through_torch_distributor(spark: SparkSession, tmp_path: Path) -> None:
+    """sasrec.distributed.processes=2: two TorchDistributor processes (gloo all-reduce) learn the chains too."""
+    conf = CHAIN.model_copy(update={"distributed": DistributedConfig(processes=2)})
+    lists = _chain_users(spark, conf, str(tmp_path / "lake"))
+    assert len(lists) == 60 and _next_right(lists) >= 50, lists
 
 
 def test_view_maker_reads_the_similar_items_in_index_space(spark: SparkSession) -> None:

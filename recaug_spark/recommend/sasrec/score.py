@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from recaug_spark import storage, tensors
+from recaug_spark import distributed, storage, tensors
 from recaug_spark.augment import recipes, similar
 from recaug_spark.config import MaskOp, SasrecConfig
 from recaug_spark.recommend.index import contiguous_index
@@ -96,9 +97,23 @@ def fit(
         "sasrec: %d training sequences, %d validation users, %d items", len(data.sequences), len(data.valid_targets),
         len(item_ids),
     )  # fmt: skip
-    trained = train(data, conf, seed=seed, views=views)
+    if conf.distributed.processes > 1:
+        log.info("sasrec: data-parallel training in %d processes (TorchDistributor)", conf.distributed.processes)
+        payload = {"data": data, "conf": conf, "seed": seed, "views": views.spec() if views else None}
+        trained = distributed.train_in_processes(
+            _train_rank, payload, processes=conf.distributed.processes, local_mode=conf.distributed.local_mode
+        )
+    else:
+        trained = train(data, conf, seed=seed, views=views)
     index.unpersist()
     return trained, item_ids, history
+
+
+def _train_rank(payload: dict[str, Any], rank: int, world: int) -> TrainedSasrec:
+    """One rank of data-parallel training (recaug_spark/distributed.py)."""
+    spec = payload["views"]
+    views = ViewMaker(**spec) if spec is not None else None
+    return train(payload["data"], payload["conf"], seed=payload["seed"], views=views, rank=rank, world=world)
 
 
 def score(spark: SparkSession, artifact: SasrecArtifact, inputs: DataFrame, *, k: int, batch: int) -> DataFrame:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from recaug_spark.config import SasrecConfig
+from recaug_spark.distributed import agree, all_reduce_grads
 from recaug_spark.recommend.sasrec.model import PAD, Architecture, SASRec
 from recaug_spark.recommend.sasrec.views import ViewMaker
 
@@ -155,6 +157,8 @@ def step_loss(model: SASRec, seqs: torch.Tensor, *, negatives: torch.Tensor | No
     seqs = seqs[:, min(used, seqs.shape[1] - 2) :]  # right-aligned: drop the leading all-padding columns
     inputs, targets = seqs[:, :-1], seqs[:, 1:]
     valid = (inputs != PAD) & (targets != PAD)
+    if not bool(valid.any()):  # nothing to predict (an empty share of a batch): a zero loss, zero gradients
+        return model.items.weight.sum() * 0.0
     hidden = model(inputs)[valid]
     if negatives is None:
         return full_softmax_loss(model, hidden, targets[valid])
@@ -195,25 +199,32 @@ def train(
     *,
     seed: int,
     views: ViewMaker | None = None,
+    rank: int = 0,
+    world: int = 1,
     on_epoch: Callable[[EpochStats], None] | None = None,
 ) -> TrainedSasrec:
     """Train SASRec on ``data`` with ``conf``; the weights of the epoch with the best validation NDCG@10.
 
     With ``views`` (the variant ``real+contrastive``), each batch adds ``contrastive.lambda`` x the
-    InfoNCE loss of two views of its sequences (recommend/sasrec/views.py).
+    InfoNCE loss of two views of its sequences (recommend/sasrec/views.py). With ``world > 1`` (one
+    process per rank, recaug_spark/distributed.py) every rank shuffles alike and takes its share of each
+    batch, gradients are averaged before each step, and rank 0 validates and decides for all.
+    Torch threads: ``conf.threads``, or every core of the machine (set explicitly, restored after).
     """
     started = time.perf_counter()
     device = pick_device(conf.device)
     threads = torch.get_num_threads()
-    if conf.threads is not None:
-        torch.set_num_threads(conf.threads)
+    if world == 1:
+        torch.set_num_threads(conf.threads or os.cpu_count() or 1)
     try:
         arch = Architecture(
             items=data.items, max_len=conf.max_len, hidden=conf.hidden, inner=conf.inner, layers=conf.layers,
             heads=conf.heads, dropout=conf.dropout, mask_token=views is not None and views.mask_index is not None,
         )  # fmt: skip
-        torch.manual_seed(seed)  # initial weights and dropout
+        torch.manual_seed(seed)  # initial weights (equal on every rank) and dropout
         model = SASRec(arch).to(device)
+        if world > 1:
+            torch.manual_seed(seed * 7919 + rank)  # each rank its own dropout masks
         optimizer = torch.optim.Adam(model.parameters(), lr=conf.lr, weight_decay=conf.weight_decay)
         generator = torch.Generator().manual_seed(seed)  # shuffling and negatives, on the CPU
         sampled = data.items > conf.full_softmax_max_items
@@ -228,32 +239,33 @@ def train(
             tick = time.perf_counter()
             model.train()
             total, steps = 0.0, 0
-            for rows in batches(len(sequences), conf.batch_size, generator):
+            for batch in batches(len(sequences), conf.batch_size, generator):
                 negatives = None
                 if sampled:
                     negatives = torch.randint(1, data.items + 1, (conf.negatives,), generator=generator).to(device)
+                rows = batch[rank::world]
                 loss = step_loss(model, sequences[rows.to(device)], negatives=negatives)
-                if not torch.isfinite(loss):  # a batch without any (input, target) pair
-                    continue
-                if views is not None:
+                if views is not None and len(rows):
                     pair = views.views(data.sequences[rows.numpy()], rows.numpy(), epoch=epoch, width=conf.max_len)
                     first, second = (model.last_hidden(torch.from_numpy(v).to(device)) for v in pair)
                     loss = loss + conf.contrastive.weight * info_nce(first, second, tau=conf.contrastive.tau)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                all_reduce_grads(model, world)
                 optimizer.step()
                 total, steps = total + loss.item(), steps + 1
-            ndcg = validation_ndcg(model, valid_inputs, valid_targets)
+            ndcg = validation_ndcg(model, valid_inputs, valid_targets) if rank == 0 else 0.0
             seconds = time.perf_counter() - tick
             stats = EpochStats(epoch, total / max(steps, 1), ndcg, seconds, len(sequences) / max(seconds, 1e-9))
             result.history.append(stats)
-            log.info(
-                "sasrec epoch %d/%d: loss %.4f, validation NDCG@10 %.4f, %.1f s, %s",
-                epoch, conf.epochs, stats.loss, ndcg, seconds, device,
-            )  # fmt: skip
+            if rank == 0:
+                log.info(
+                    "sasrec epoch %d/%d: loss %.4f, validation NDCG@10 %.4f, %.1f s, %s x %d",
+                    epoch, conf.epochs, stats.loss, ndcg, seconds, device, world,
+                )  # fmt: skip
             if on_epoch is not None:
                 on_epoch(stats)
-            if ndcg > best:
+            if agree(ndcg > best, world, device):
                 best, since_best = ndcg, 0
                 result.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 result.best_epoch, result.best_ndcg = epoch, ndcg

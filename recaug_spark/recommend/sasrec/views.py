@@ -35,11 +35,16 @@ class ViewMaker:
         self, ops: Sequence[ViewOp], *, seed: int, mask_index: int | None, similar: Mapping[int, Sequence[int]]
     ) -> None:
         table = SimilarItems(similar)
+        self.similar = dict(similar)
         self.ops = tuple(ops)
         self.seed = seed
         self.mask_index = mask_index
         self.kernels = [recipes.item_kernel(op, lambda: table) for op in self.ops]
         self.tokens = [op.token if isinstance(op, MaskOp) else None for op in self.ops]
+
+    def spec(self) -> dict[str, object]:
+        """What rebuilds this maker in another process (its kernels are closures)."""
+        return {"ops": self.ops, "seed": self.seed, "mask_index": self.mask_index, "similar": self.similar}
 
     def views(self, rows: np.ndarray, keys: np.ndarray, *, epoch: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         """(B, width) right-aligned views 0 and 1 of ``rows`` (B, any), ``keys`` the rows' stable ids."""
