@@ -965,6 +965,9 @@ class EvaluateConfig(Frozen):
     max_users: int | None = Field(
         None, ge=1, description="score at most this many test users, a keyed hash sample (None = all of them)"
     )
+    short_history_max: int = Field(
+        20, ge=1, description="segment short: warm users with at most this many training events"
+    )
     ablation: bool = Field(
         False, description="also evaluate real+<op> for each op of the augment run (that op's copies only)"
     )

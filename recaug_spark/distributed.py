@@ -1,4 +1,5 @@
-"""Data-parallel torch training through pyspark's TorchDistributor, shared by the GAN and SASRec.
+"""Where torch trains, shared by the GAN and SASRec: the device, and data-parallel training through
+pyspark's TorchDistributor.
 
 :func:`train_in_processes` starts ``processes`` processes (on the driver with ``local_mode``, else on
 the executors), each running ``rank_fn(payload, rank, world)`` in a gloo process group with one torch
@@ -22,6 +23,15 @@ import torch
 from torch import nn
 
 RankFn = Callable[[dict[str, Any], int, int], Any]  # (payload, rank, world) -> rank 0's result
+
+
+def pick_device(wanted: str, *, key: str) -> torch.device:
+    """``auto``: CUDA when available, else CPU; ``cuda`` without a GPU is an error naming the config ``key``."""
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"{key} is 'cuda' but torch sees no CUDA device; use 'auto' or 'cpu'")
+    if wanted == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(wanted)
 
 
 def all_reduce_grads(module: nn.Module, world: int) -> None:

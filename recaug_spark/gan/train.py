@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from recaug_spark.config import GanModelConfig, GanTrainConfig
-from recaug_spark.distributed import agree, all_reduce_grads
+from recaug_spark.distributed import agree, all_reduce_grads, pick_device
 from recaug_spark.gan.model import Architecture, Critic, Generator, activate, gradient_penalty
 from recaug_spark.gan.sample import ConditionLayout, RealRowIndex, flat_spans, generate_rows
 from recaug_spark.gan.transform import DataTransformer
@@ -75,15 +75,6 @@ class TrainedGenerator:
         }
 
 
-def pick_device(wanted: str) -> torch.device:
-    """``auto``: CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if wanted == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("gan.train.device is 'cuda' but torch sees no CUDA device; use 'auto' or 'cpu'")
-    if wanted == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(wanted)
-
-
 def train(
     data: np.ndarray,
     transformer: DataTransformer,
@@ -112,7 +103,7 @@ def train(
         on_epoch: Called with each epoch's stats (progress reporting).
     """
     started = time.perf_counter()
-    device = pick_device(params.device)
+    device = pick_device(params.device, key="gan.train.device")
     torch.manual_seed(seed)  # initial weights only: equal on every rank
     layout = ConditionLayout.of(transformer)
     spans = flat_spans(transformer)

@@ -6,7 +6,8 @@ Training data of a variant: the real training events, plus the run's augmented e
 feedback weight of its type times ``augmented_weight`` / ``synthetic_weight`` for non-real rows,
 summed per (user, item). Items a user had in the real training rows are never recommended to them
 and, with ``exclude_seen``, not relevant either. Relevant items are a user's distinct test items;
-segments: all, warm and cold users (silver/split), and cold_items (relevant items unseen in training).
+segments: all, warm and cold users (silver/split), short (warm users with at most
+``evaluate.short_history_max`` training events) and cold_items (relevant items unseen in training).
 Users left without relevant items are not scored; they are counted per segment.
 """
 
@@ -29,7 +30,7 @@ from recaug_spark.recommend import models, ranking
 from recaug_spark.recommend.bootstrap import PairedDifference, poisson_partial_sums, poisson_summary
 from recaug_spark.recommend.ranking import RELEVANT
 
-SEGMENTS = ("all", "warm", "cold", "cold_items")
+SEGMENTS = ("all", "warm", "cold", "short", "cold_items")
 REAL = "real"
 
 
@@ -85,13 +86,15 @@ def variant_interactions(
     return summed.where(F.col("strength") > 0)
 
 
-def relevant_sets(test: DataFrame, seen: DataFrame, *, exclude_seen: bool) -> DataFrame:
-    """``(segment, user_id, relevant)`` for every segment; test rows from silver/split."""
-    rows = test.select("user_id", "item_id", "user_segment", "item_seen")
+def relevant_sets(test: DataFrame, seen: DataFrame, *, exclude_seen: bool, short_max: int) -> DataFrame:
+    """``(segment, user_id, relevant)`` for every segment; test rows from silver/split. ``short``: warm
+    users with at most ``short_max`` training events (where augmentation is expected to matter most)."""
+    rows = test.select("user_id", "item_id", "user_segment", "item_seen", "user_train_events")
     if exclude_seen:
         rows = rows.join(seen.select("user_id", "item_id"), ["user_id", "item_id"], "left_anti")
     per_user = rows.groupBy("user_id").agg(
         F.max("user_segment").alias("user_segment"),
+        F.max("user_train_events").alias("_n"),
         F.sort_array(F.collect_set("item_id")).alias("_all"),
         F.sort_array(F.collect_set(F.when(~F.col("item_seen"), F.col("item_id")))).alias("_cold_items"),
     )
@@ -102,6 +105,10 @@ def relevant_sets(test: DataFrame, seen: DataFrame, *, exclude_seen: bool) -> Da
         ),
         F.struct(
             F.lit("cold").alias("segment"), F.when(F.col("user_segment") == split.COLD, F.col("_all")).alias(RELEVANT)
+        ),
+        F.struct(
+            F.lit("short").alias("segment"),
+            F.when((F.col("user_segment") == split.WARM) & (F.col("_n") <= short_max), F.col("_all")).alias(RELEVANT),
         ),
         F.struct(F.lit("cold_items").alias("segment"), F.col("_cold_items").alias(RELEVANT)),
     )

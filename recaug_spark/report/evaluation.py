@@ -65,7 +65,7 @@ def write_evaluation_report(
     written.append(metrics_json)
     k = headline_k(meta["ks"])
     headline = [r for r in records if r["metric"] == "ndcg" and r["k"] == k]
-    segments = sorted({r["segment"] for r in headline}, key=["all", "warm", "cold", "cold_items"].index)
+    segments = sorted({r["segment"] for r in headline}, key=["all", "warm", "cold", "short", "cold_items"].index)
     charts = [_chart(directory, segment, [r for r in headline if r["segment"] == segment], k) for segment in segments]
     written += charts
     report = directory / "report.md"

@@ -74,7 +74,9 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     level, als_level = storage_level(cfg.spark), ml_storage_level(cfg.spark)
     try:
         seen = real.select("user_id", "item_id").distinct().persist(level)
-        relevant = ev.relevant_sets(test, seen, exclude_seen=conf.exclude_seen).persist(level)
+        relevant = ev.relevant_sets(
+            test, seen, exclude_seen=conf.exclude_seen, short_max=conf.short_history_max
+        ).persist(level)
         excluded = ev.test_users_without_relevant(test, relevant)
         if conf.max_users is not None:
             relevant = ev.sample_users(relevant, conf.max_users, seed=cfg.run.seed)

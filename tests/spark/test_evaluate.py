@@ -228,7 +228,7 @@ def test_evaluate_writes_metrics_that_equal_the_report(evaluated: tuple[Lake, Pa
     assert set(ablated.index.get_level_values("model")) == {"popularity", "sasrec"}
     whole = table[table.variant == "real+augmented"].set_index(["model", "segment", "metric", "k"]).value
     pd.testing.assert_series_equal(ablated.sort_index(), whole.loc[ablated.index].sort_index(), check_names=False)
-    assert {"all", "warm", "cold"} <= set(table.segment)
+    assert {"all", "warm", "cold", "short"} <= set(table.segment)
     ndcg = table[(table.metric == "ndcg") & (table.k == 10)]
     assert ((ndcg.ci_low <= ndcg.value) & (ndcg.value <= ndcg.ci_high)).all()
     augmented = ndcg[ndcg.variant == "real+augmented"]
@@ -268,14 +268,15 @@ def _shop_lake(spark: SparkSession, root: Path, *, last: int | None = None) -> L
         train = from_end.reindex(frame.index) >= last
     frame["split"] = np.where(train, "train", "test")
     counts = frame[train].groupby("user_id").size()
-    frame["user_segment"] = np.where(frame.user_id.map(counts).fillna(0) <= 5, "cold", "warm")
+    frame["user_train_events"] = frame.user_id.map(counts).fillna(0).astype(np.int64)
+    frame["user_segment"] = np.where(frame.user_train_events <= 5, "cold", "warm")
     frame["item_seen"] = frame.item_id.isin(set(frame.item_id[train]))
     lake = Lake(spark, str(root))
     lake.overwrite(
         SILVER_EVENTS,
         spark.createDataFrame(frame[["event_id", "user_id", "item_id", "event_type", "ts", "session_id"]]),
     )
-    columns = ["event_id", "user_id", "item_id", "split", "user_segment", "item_seen"]
+    columns = ["event_id", "user_id", "item_id", "split", "user_segment", "item_seen", "user_train_events"]
     lake.overwrite(SILVER_SPLIT, spark.createDataFrame(frame[columns]))
     return lake
 
@@ -308,7 +309,8 @@ def test_sasrec_beats_als_and_itemknn_on_the_demo_shop(spark: SparkSession, tmp_
     splits = lake.read(SILVER_SPLIT)
     real = lake.read(SILVER_EVENTS).join(splits.where("split = 'train'").select("event_id"), "event_id", "left_semi")
     seen = real.select("user_id", "item_id").distinct()
-    relevant = ev.relevant_sets(splits.where("split = 'test'"), seen, exclude_seen=True).where("segment = 'all'")
+    test = splits.where("split = 'test'")
+    relevant = ev.relevant_sets(test, seen, exclude_seen=True, short_max=20).where("segment = 'all'")
     users = relevant.select("user_id")
     train = ev.variant_interactions(real, {}, conf, dict(cfg.preprocess.feedback.weights))
     lists = {
@@ -342,4 +344,20 @@ def test_ablation_variants_select_each_ops_copies(spark: SparkSession) -> None:
     assert picked == {"real+0:crop": ["a"], "real+mask": ["b", "d"], "real+2:crop": ["c"]}
     assert set(ev.variant_inputs("real+both", {"augmented": rows, "synthetic": rows}, ablations)) == {
         "augmented", "synthetic"
+    }  # fmt: skip
+
+
+def test_relevant_sets_label_warm_users_with_short_histories(spark: SparkSession) -> None:
+    test = spark.createDataFrame(
+        [("u1", "a", "cold", True, 3), ("u2", "b", "warm", True, 8), ("u2", "c", "warm", False, 8),
+         ("u3", "d", "warm", True, 30), ("u3", "e", "warm", True, 30)],
+        "user_id string, item_id string, user_segment string, item_seen boolean, user_train_events long",
+    )  # fmt: skip
+    seen = spark.createDataFrame([("u3", "e")], "user_id string, item_id string")
+    rows = ev.relevant_sets(test, seen, exclude_seen=True, short_max=10).collect()
+    got = {(r.segment, r.user_id): r.relevant for r in rows}
+    assert got == {
+        ("all", "u1"): ["a"], ("all", "u2"): ["b", "c"], ("all", "u3"): ["d"], ("cold", "u1"): ["a"],
+        ("warm", "u2"): ["b", "c"], ("warm", "u3"): ["d"], ("short", "u2"): ["b", "c"], ("cold_items", "u1"): [],
+        ("cold_items", "u2"): ["c"], ("cold_items", "u3"): [],
     }  # fmt: skip

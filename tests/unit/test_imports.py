@@ -23,6 +23,14 @@ PURE_MODULES = [
     "recaug_spark.quality.fidelity",
     "recaug_spark.quality.privacy",
     "recaug_spark.report.quality",
+    "recaug_spark.tensors",
+    "recaug_spark.distributed",
+    "recaug_spark.recommend.metrics",
+    "recaug_spark.recommend.sasrec.model",
+    "recaug_spark.recommend.sasrec.train",
+    "recaug_spark.recommend.sasrec.artifact",
+    "recaug_spark.recommend.sasrec.topk",
+    "recaug_spark.recommend.sasrec.views",
 ]
 
 BLOCKER = """

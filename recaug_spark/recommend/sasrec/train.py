@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from recaug_spark.config import SasrecConfig
-from recaug_spark.distributed import agree, all_reduce_grads
+from recaug_spark.distributed import agree, all_reduce_grads, pick_device
 from recaug_spark.recommend.sasrec.model import PAD, Architecture, SASRec
 from recaug_spark.recommend.sasrec.views import ViewMaker
 
@@ -93,13 +93,6 @@ class TrainedSasrec:
             "stopped_early": self.stopped_early, "device": self.device, "loss": self.loss,
             "seconds": round(self.seconds, 3), "history": [asdict(h) for h in self.history],
         }  # fmt: skip
-
-
-def pick_device(wanted: str) -> torch.device:
-    """``auto``: CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if wanted == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("evaluate.sasrec.device is 'cuda' but torch sees no CUDA device; use 'auto' or 'cpu'")
-    return torch.device("cuda" if wanted == "auto" and torch.cuda.is_available() else wanted.replace("auto", "cpu"))
 
 
 def full_softmax_loss(model: SASRec, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -212,7 +205,7 @@ def train(
     Torch threads: ``conf.threads``, or every core of the machine (set explicitly, restored after).
     """
     started = time.perf_counter()
-    device = pick_device(conf.device)
+    device = pick_device(conf.device, key="evaluate.sasrec.device")
     threads = torch.get_num_threads()
     if world == 1:
         torch.set_num_threads(conf.threads or os.cpu_count() or 1)
