@@ -921,10 +921,10 @@ class SasrecConfig(Frozen):
         5_000, ge=1, description="users (hash sample) whose last training item is the validation target"
     )
     full_softmax_max_items: int = Field(
-        100_000, ge=1, description="catalogues up to this size train with full-softmax cross-entropy"
+        10_000, ge=1, description="catalogues up to this size train with full-softmax cross-entropy"
     )
     negatives: int = Field(
-        256, ge=1, description="larger catalogues: uniform negatives per step for sampled softmax (logQ-corrected)"
+        1_000, ge=1, description="larger catalogues: uniform negatives per step for sampled softmax (logQ-corrected)"
     )
     collapse_repeats: bool = Field(
         True, description="drop an event whose item repeats the previous one (a view then a cart of one item)"
