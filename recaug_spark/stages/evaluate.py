@@ -1,14 +1,16 @@
 """Stage evaluate: recommenders trained on real vs augmented data -> gold/eval_metrics + a report.
 
-For every variant of ``evaluate.variants`` (real, real+augmented, real+synthetic, real+both) and every
-model of ``evaluate.models`` (popularity, item-kNN, ALS), trains on the training split and ranks the
+For every variant of ``evaluate.variants`` (real, real+augmented, real+synthetic, real+both, and
+SASRec's real+contrastive), plus with ``evaluate.ablation`` one real+<op> per op of the augment run, and
+every model of ``evaluate.models`` (popularity, item-kNN, ALS in Spark; SASRec in torch, trained on the
+driver and scored on the executors, recommend/sasrec/), trains on the training split and ranks the
 full catalogue for every test user (seen items left out), then scores the lists against the users'
-test items (recommend/ranking.py) per segment (all, warm, cold users, cold items). Means come with a
-Poisson-bootstrap interval over users; every other variant is compared with ``real`` on the same users
-(difference, interval, relative lift, p-value). Results go to gold/eval_metrics (partitioned by
-run_id) and reports/<run id>/ (metrics.json, report.md, charts). A variant whose input table has no
-run is left out and named in the report.
-"""
+test items (recommend/ranking.py) per segment (all, warm, cold, short-history users, cold items).
+Means come with a Poisson-bootstrap interval over users; every other variant is compared with
+``real`` on the same users (difference, interval, relative lift, p-value). Results go to
+gold/eval_metrics (partitioned by run_id), reports/<run id>/ (metrics.json, report.md, charts) and,
+for SASRec, models/seqrec/<run id>-<variant>/. A variant whose input table has no run is left out and
+named in the report."""
 
 from __future__ import annotations
 

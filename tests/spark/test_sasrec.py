@@ -65,6 +65,16 @@ def test_sequences_are_time_ordered_collapsed_and_hold_out_the_last_item(spark: 
     # max_len + 1 = 4; u2 on a c; copy 0 is a, c; copy 1 (x4's item is outside the catalogue) is b, d
     expected = sorted([[ix[i] for i in "abcd"], [ix["a"], ix["c"]], [ix["a"], ix["c"]], [ix["b"], ix["d"]]])
     assert listed == expected
+    synthetic = spark.createDataFrame(
+        [("syn1", "u9", "c", T0 + timedelta(minutes=2)), ("syn2", "u9", None, T0), ("syn3", "u9", "b", T0),
+         ("syn4", "u8", "a", T0)],
+        "event_id string, user_id string, item_id string, ts timestamp",
+    )  # fmt: skip
+    with_synthetic = sorted(
+        r.items for r in sq.training_sequences(history, {"synthetic": synthetic}, index, conf).collect()
+    )
+    # one sequence per synthetic user, in ts order, rows without an item left out; u8's one event is no pair
+    assert with_synthetic == sorted([[ix[i] for i in "abcd"], [ix["a"], ix["c"]], [ix["b"], ix["c"]]])
     valid = {tuple(r.items): r.target for r in sq.validation_slice(history, conf, seed=1).collect()}
     assert valid == {(ix["b"], ix["c"], ix["d"]): ix["e"]}  # u2's last item (a) was seen before: not a target
 
