@@ -56,6 +56,21 @@ def shop_sequences(events: int) -> tuple[list[list[int]], int]:
     return lists, len(uniques)
 
 
+def training_data(events: int, *, max_len: int = 50) -> tuple[TrainingData, list[list[int]]]:
+    """The shop's training tensors (each user's history without its last item; that item validates,
+    for the first 5,000 users) and the users' full lists."""
+    lists, items = shop_sequences(events)
+    train_rows = right_aligned(pa.array([x[:-1] for x in lists]), max_len + 1)
+    keep = np.flatnonzero((train_rows != PAD).sum(1) >= 2)
+    data = TrainingData(
+        sequences=train_rows[keep],
+        valid_inputs=right_aligned(pa.array([x[:-1] for x in lists[:5_000]]), max_len),
+        valid_targets=np.array([x[-1] for x in lists[:5_000]], dtype=np.int64),
+        items=items,
+    )
+    return data, lists
+
+
 def bare_train(data: TrainingData, conf: SasrecConfig, *, seed: int, epochs: int) -> float:
     """Sequences/s of the plain loop: no validation, no trimming, no bookkeeping."""
     torch.manual_seed(seed)
@@ -90,16 +105,9 @@ def run(*, quick: bool) -> dict[str, Any]:
     from recaug_spark.config import load_config
     from recaug_spark.session import build_session
 
-    lists, items = shop_sequences(20_000 if quick else 200_000)
     conf = SasrecConfig(epochs=EPOCHS, patience=EPOCHS, device="cpu")
-    train_rows = right_aligned(pa.array([x[:-1] for x in lists]), conf.max_len + 1)
-    keep = np.flatnonzero((train_rows != PAD).sum(1) >= 2)
-    data = TrainingData(
-        sequences=train_rows[keep],
-        valid_inputs=right_aligned(pa.array([x[:-1] for x in lists[:5_000]]), conf.max_len),
-        valid_targets=np.array([x[-1] for x in lists[:5_000]], dtype=np.int64),
-        items=items,
-    )
+    data, lists = training_data(20_000 if quick else 200_000, max_len=conf.max_len)
+    items = data.items
     started = time.perf_counter()
     trained = train(data, conf, seed=0)
     package_rate = len(data.sequences) * EPOCHS / (time.perf_counter() - started)
