@@ -47,15 +47,20 @@ def cached_scorer(digest: str, files: Mapping[str, bytes]) -> Scorer:
 
 
 def training_data(sequences: DataFrame, validation: DataFrame, *, items: int, max_len: int) -> TrainingData:
-    """The collected tensors: training sequences and the validation slice (one small row each)."""
+    """The collected tensors: training sequences and the validation slice (one small row each), rows in
+    lexicographic order, so training does not depend on the order Spark's partitions arrive in."""
     train_rows = sequences.toArrow()
     valid_rows = validation.toArrow()
-    return TrainingData(
-        sequences=right_aligned(train_rows.column(sq.ITEMS), max_len + 1),
-        valid_inputs=right_aligned(valid_rows.column(sq.ITEMS), max_len),
-        valid_targets=valid_rows.column(sq.TARGET).to_numpy().astype(np.int64),
-        items=items,
-    )
+    seqs = _sorted_rows(right_aligned(train_rows.column(sq.ITEMS), max_len + 1))
+    valid = np.column_stack(
+        [right_aligned(valid_rows.column(sq.ITEMS), max_len), valid_rows.column(sq.TARGET).to_numpy()]
+    ).astype(np.int64)
+    valid = _sorted_rows(valid)
+    return TrainingData(sequences=seqs, valid_inputs=valid[:, :-1], valid_targets=valid[:, -1].copy(), items=items)
+
+
+def _sorted_rows(matrix: np.ndarray) -> np.ndarray:
+    return matrix[np.lexsort(matrix.T[::-1])] if len(matrix) else matrix
 
 
 def view_maker(real: DataFrame, index: DataFrame, conf: SasrecConfig, *, items: int, seed: int) -> ViewMaker:
