@@ -304,7 +304,7 @@ def test_sasrec_beats_als_and_itemknn_on_the_demo_shop(spark: SparkSession, tmp_
     NDCG@10 beats ALS's and item-kNN's on the same users: the paired bootstrap interval of the per-user
     difference lies above 0. The models, lists and metrics are the evaluate stage's own."""
     lake = _shop_lake(spark, tmp_path / "lake", last=5)
-    cfg = test_config("evaluate.ks=[10]", "evaluate.sasrec.epochs=15", lake=tmp_path)
+    cfg = test_config("evaluate.ks=[10]", "evaluate.sasrec.epochs=15", "evaluate.sasrec.patience=15", lake=tmp_path)
     conf = cfg.evaluate
     splits = lake.read(SILVER_SPLIT)
     real = lake.read(SILVER_EVENTS).join(splits.where("split = 'train'").select("event_id"), "event_id", "left_semi")
