@@ -18,7 +18,6 @@ Pure torch/numpy: no Spark.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
@@ -271,10 +270,3 @@ def train(
         return result
     finally:
         torch.set_num_threads(threads)
-
-
-def trained_model(trained: TrainedSasrec) -> SASRec:
-    """A network with the trained weights, in eval mode, on the CPU."""
-    model = SASRec(trained.architecture)
-    model.load_state_dict(copy.deepcopy(trained.state))
-    return model.eval()
