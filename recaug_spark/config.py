@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -73,10 +74,16 @@ def _identifier(value: str) -> str:
 Identifier = Annotated[str, AfterValidator(_identifier)]
 
 
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+UnitInterval = Annotated[float, Field(ge=0, lt=1)]
+Angle = Annotated[float, Field(ge=-math.pi, le=math.pi, description="radians")]
+
+
 class Frozen(BaseModel):
     """Base for every config model: immutable, and unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -122,7 +129,7 @@ class SparkConfig(Frozen):
 class RunConfig(Frozen):
     """Settings shared by every stage of a run."""
 
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=2**63 - 1, description="the seed of every keyed draw and of model training")
 
 
 class IngestConfig(Frozen):
@@ -515,8 +522,9 @@ class NormalizeSpec(Frozen):
 class FeedbackConfig(Frozen):
     """Implicit feedback strength per (user, item): sum of event weights, optionally time-decayed."""
 
-    weights: dict[EventType, float] = Field(
-        default_factory=lambda: {"view": 1.0, "fav": 2.0, "cart": 3.0, "purchase": 5.0}
+    weights: dict[EventType, NonNegativeFloat] = Field(
+        default_factory=lambda: {"view": 1.0, "fav": 2.0, "cart": 3.0, "purchase": 5.0},
+        description="strength of one event of each type (>= 0)",
     )
     half_life_days: float | None = Field(None, gt=0, description="None = no decay")
 
@@ -603,9 +611,9 @@ class RotationOp(AugmentOp):
 
     op: Literal["rotation"]
     columns: tuple[str, str]
-    theta: float | None = None
-    low: float = -0.1
-    high: float = 0.1
+    theta: Angle | None = None
+    low: Angle = -0.1
+    high: Angle = 0.1
 
 
 class JitterOp(AugmentOp):
@@ -754,8 +762,8 @@ class GanModelConfig(Frozen):
     """Network sizes (CTGAN's defaults): residual blocks in the generator, a packed critic."""
 
     embedding_dim: int = Field(128, ge=1, description="size of the noise vector z")
-    generator_dims: tuple[int, ...] = Field((256, 256), min_length=1)
-    critic_dims: tuple[int, ...] = Field((256, 256), min_length=1)
+    generator_dims: tuple[PositiveInt, ...] = Field((256, 256), min_length=1)
+    critic_dims: tuple[PositiveInt, ...] = Field((256, 256), min_length=1)
     pac: int = Field(10, ge=1, description="PacGAN: rows the critic judges together")
     dropout: float = Field(0.5, ge=0, lt=1, description="critic dropout")
 
@@ -774,7 +782,7 @@ class GanTrainConfig(Frozen):
     critic_steps: int = Field(1, ge=1, description="critic updates per generator update")
     generator_lr: float = Field(2e-4, gt=0)
     critic_lr: float = Field(2e-4, gt=0)
-    betas: tuple[float, float] = (0.5, 0.9)
+    betas: tuple[UnitInterval, UnitInterval] = Field((0.5, 0.9), description="Adam's beta1, beta2 (in [0, 1))")
     weight_decay: float = Field(1e-6, ge=0)
     gp_lambda: float = Field(10.0, ge=0)
     probe_rows: int = Field(2_000, ge=100, description="rows sampled each epoch for the fidelity probe")
@@ -793,8 +801,15 @@ class GanConfig(Frozen):
     attribute). ``event_type`` is required (every synthetic event needs a type).
     """
 
-    continuous: tuple[str, ...] = ("price", "quantity", "hour")
-    categorical: tuple[str, ...] = ("event_type", "category", "dow", "segment")
+    continuous: tuple[str, ...] | None = Field(
+        None,
+        description="None = price, quantity, hour: those the source fills and whose training values vary",
+    )
+    categorical: tuple[str, ...] | None = Field(
+        None,
+        description="None = event_type, category, dow, segment: those the source fills (event_type always) "
+        "and whose training values vary",
+    )
     epochs: int = Field(30, ge=1, description="the epoch budget (early stopping may end sooner)")
     top_k: int = Field(30, ge=1, le=10_000, description="levels kept per categorical column (+ <other>)")
     max_rows: int = Field(50_000, ge=100, description="training rows sampled (hash of event_id, deterministic)")
@@ -806,10 +821,10 @@ class GanConfig(Frozen):
 
     @model_validator(mode="after")
     def _columns(self) -> GanConfig:
-        both = sorted(set(self.continuous) & set(self.categorical))
+        both = sorted(set(self.continuous or ()) & set(self.categorical or ()))
         if both:
             raise ValueError(f"column(s) {both} are both continuous and categorical")
-        if "event_type" not in self.categorical:
+        if self.categorical is not None and "event_type" not in self.categorical:
             raise ValueError("'event_type' must be one of the categorical columns (synthetic events need a type)")
         if self.train.batch_size % self.model.pac:
             raise ValueError(f"train.batch_size ({self.train.batch_size}) must be a multiple of model.pac")
@@ -878,7 +893,23 @@ class AlsConfig(Frozen):
     blocks: int = Field(4, ge=1, description="user and item blocks (fixed, so results do not follow the cluster)")
 
 
-ViewOp = Annotated[Union[CropOp, MaskOp, ReorderOp, SubstituteOp, InsertOp], Field(discriminator="op")]  # noqa: UP007
+VIEW_OPS = ("crop", "mask", "reorder", "substitute", "insert")
+
+
+def _view_tag(value: Any) -> str | None:
+    tag = _op_tag(value)
+    return tag if tag and tag[1:-1] in VIEW_OPS else None
+
+
+# Tagged like OpSpec ("<crop>"), so that an error's location drops the tag and names the key.
+ViewOp = Annotated[
+    Union[tuple(Annotated[OP_MODELS[name], Tag(f"<{name}>")] for name in VIEW_OPS)],  # type: ignore[valid-type]  # noqa: UP007
+    Discriminator(
+        _view_tag,
+        custom_error_type="view_op",
+        custom_error_message=f"unknown view op; known: {', '.join(VIEW_OPS)}",
+    ),
+]
 
 
 class ContrastiveConfig(Frozen):
@@ -954,7 +985,7 @@ class EvaluateConfig(Frozen):
 
     variants: tuple[Variant, ...] = ("real", "real+augmented", "real+synthetic", "real+both", "real+contrastive")
     models: tuple[ModelName, ...] = ("popularity", "itemknn", "als", "sasrec")
-    ks: tuple[int, ...] = Field((5, 10, 20), min_length=1)
+    ks: tuple[PositiveInt, ...] = Field((5, 10, 20), min_length=1, description="cut-offs K of every metric (>= 1)")
     exclude_seen: bool = Field(True, description="items a user had in training are neither recommended nor relevant")
     augmented_weight: float = Field(0.5, ge=0, description="strength factor of augmented rows")
     synthetic_weight: float = Field(0.5, ge=0, description="strength factor of synthetic rows")
@@ -1311,7 +1342,10 @@ def load_config(
     merged, provenance = merge_layers(layers)
     expanded = expand_env(merged, provenance)
     try:
-        return RecaugConfig.model_validate(expanded)
+        cfg = RecaugConfig.model_validate(expanded)
     except ValidationError as exc:
         _raise_validation_error(exc, provenance)
         raise  # unreachable: _raise_validation_error always raises
+    from recaug_spark.source_columns import fit_to_source  # it reads this module's models
+
+    return fit_to_source(cfg, provenance)

@@ -54,13 +54,24 @@ def fit(train: DataFrame, ops: Sequence[AugmentOp]) -> Fitted:
     quantiles = sorted(
         {(s.column, q) for s in ops if isinstance(s, SaltAndPepperOp) for q in (s.salt_quantile, s.pepper_quantile)}
     )
-    aggregates = [F.stddev_samp(c).alias(f"std{i}") for i, c in enumerate(std_columns)]
+    numeric = [s for s in ops if shape(s) == ROW and not isinstance(s, CategoricalJitterOp)]
+    counted = sorted({c for s in numeric for c in columns(s)})
+    aggregates = [F.count(c).alias(f"n{i}") for i, c in enumerate(counted)]
+    aggregates += [F.stddev_samp(c).alias(f"std{i}") for i, c in enumerate(std_columns)]
     aggregates += [F.percentile(F.col(c).cast("double"), F.lit(q)).alias(f"q{i}") for i, (c, q) in enumerate(quantiles)]
     row = train.agg(*aggregates).first().asDict() if aggregates else {}  # type: ignore[union-attr]
+    values = {c: row[f"n{i}"] for i, c in enumerate(counted)}
     std = {c: row[f"std{i}"] for i, c in enumerate(std_columns)}
     cut = {pair: row[f"q{i}"] for i, pair in enumerate(quantiles)}
     levels_of = {s.attr: levels(train, s.attr) for s in ops if isinstance(s, CategoricalJitterOp)}
     for i, spec in enumerate(ops):
+        empty = [c for c in columns(spec) if values.get(c) == 0] if spec in numeric else []
+        if empty:
+            raise ConfigError(
+                f"augment.ops[{i}]",
+                f"op '{spec.op}' needs values of {empty}, and the training rows have none: map them in the "
+                "source (source.events.columns), or leave the op out of augment.ops",
+            )
         if isinstance(spec, GaussianNoiseOp) and spec.relative and not (std[spec.column] or 0) > 0:
             raise ConfigError(
                 f"augment.ops[{i}].relative",

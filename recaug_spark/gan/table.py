@@ -10,6 +10,7 @@ its bound, so the same lake version and seed always give the same rows, on any c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 
@@ -23,6 +24,9 @@ from recaug_spark.errors import ConfigError
 from recaug_spark.lake import Lake
 from recaug_spark.prep import split
 from recaug_spark.schema import BRONZE_USERS, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.source_columns import GAN_DEFAULTS
+
+log = logging.getLogger(__name__)
 
 INPUTS = (SILVER_EVENTS, SILVER_SPLIT, BRONZE_USERS)
 PROFILE, ATTRS = "profile.", "attrs."
@@ -65,15 +69,48 @@ def gan_table(view: DataFrame, cfg: GanConfig) -> DataFrame:
     named by position (``c0``, ``c1``, ...: config names may hold dots); see :func:`names`."""
     selected = [F.col("event_id")]
     for i, name in enumerate(names(cfg)):
-        kind = "double" if name in cfg.continuous else "string"
-        key = f"gan.{'continuous' if name in cfg.continuous else 'categorical'}"
+        kind = "double" if name in (cfg.continuous or ()) else "string"
+        key = f"gan.{'continuous' if name in (cfg.continuous or ()) else 'categorical'}"
         selected.append(_column(view, name, key).cast(kind).alias(f"c{i}"))
     return view.select(*selected)
 
 
 def names(cfg: GanConfig) -> list[str]:
-    """The GAN columns in table order: continuous, then categorical."""
+    """The GAN columns in table order: continuous, then categorical (``cfg`` with columns chosen:
+    :func:`candidates`)."""
+    if cfg.continuous is None or cfg.categorical is None:
+        raise ValueError("the GAN columns are not chosen yet (gan_table.candidates)")
     return [*cfg.continuous, *cfg.categorical]
+
+
+def candidates(cfg: GanConfig, provided: frozenset[str] | None) -> GanConfig:
+    """``cfg`` with every unset column list (None) replaced by its defaults (source_columns.GAN_DEFAULTS)
+    that the source fills (``provided``; None = all)."""
+    chosen = {
+        kind: tuple(c for c in defaults if provided is None or c in provided)
+        for kind, defaults in GAN_DEFAULTS.items()
+        if getattr(cfg, kind) is None
+    }
+    return cfg.model_copy(update=chosen)
+
+
+def without_constant(chosen: GanConfig, configured: GanConfig, sample: pd.DataFrame) -> GanConfig:
+    """``chosen`` without the default columns (those ``configured`` leaves unset) that hold one value in
+    the training ``sample`` (a missing value counts as one) — nothing for a GAN to learn; event_type
+    always stays (synthetic events need a type). Logs what was chosen."""
+    update: dict[str, tuple[str, ...]] = {}
+    for kind in GAN_DEFAULTS:
+        if getattr(configured, kind) is not None:
+            continue
+        columns: tuple[str, ...] = getattr(chosen, kind)
+        kept = tuple(c for c in columns if c == "event_type" or sample[c].nunique(dropna=False) > 1)
+        log.info(
+            "train-gan: gan.%s not set: chose %s%s", kind, list(kept),
+            f" (left out, one value in the training rows: {sorted(set(columns) - set(kept))})"
+            if len(kept) < len(columns) else "",
+        )  # fmt: skip
+        update[kind] = kept
+    return chosen.model_copy(update=update)
 
 
 @dataclass(frozen=True)
@@ -140,9 +177,11 @@ def to_pandas(df: DataFrame, cfg: GanConfig) -> pd.DataFrame:
     batches = list(arrow_batches(df))
     columns = ["event_id", *names(cfg)]
     if not batches:
-        return pd.DataFrame({c: pd.Series(dtype="float64" if c in cfg.continuous else "object") for c in columns})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="float64" if c in (cfg.continuous or ()) else "object") for c in columns}
+        )
     frame = pa.Table.from_batches(batches).to_pandas()
     frame.columns = columns
-    for name in cfg.categorical:
+    for name in cfg.categorical or ():
         frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     return frame.sort_values("event_id", kind="stable").reset_index(drop=True)

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from pyspark.sql import SparkSession
 
-from recaug_spark import distributed
+from recaug_spark import distributed, source_columns
 from recaug_spark.config import GanConfig, RecaugConfig
 from recaug_spark.errors import ConfigError, InputError
 from recaug_spark.gan import store
@@ -48,7 +48,8 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
             " set gan.retrain=true to train again)"
         )
         return StageResult(status=SKIPPED, message=message, input_versions=inputs)
-    table = gan_table.gan_table(gan_table.training_view(lake, inputs), cfg.gan)
+    candidates = gan_table.candidates(cfg.gan, source_columns.provided(cfg.source))
+    table = gan_table.gan_table(gan_table.training_view(lake, inputs), candidates)
     total = table.count()
     minimum = 2 * cfg.gan.model.pac
     if total < minimum:
@@ -56,21 +57,23 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
             f"the GAN's training table has {total} rows; at least {minimum} are needed (gan.model.pac x 2)"
         )
     selection = gan_table.Selection.plan(total, cfg.gan, seed=cfg.run.seed)
-    sample = gan_table.to_pandas(selection.training(table), cfg.gan)
-    holdout = gan_table.to_pandas(selection.holdout(table), cfg.gan)
+    sample = gan_table.to_pandas(selection.training(table), candidates)
+    holdout = gan_table.to_pandas(selection.holdout(table), candidates)
     log.info("train-gan: %d training rows, %d held out, of %d", len(sample), len(holdout), total)
-    empty = [c for c in cfg.gan.continuous if sample[c].isna().all()]
+    gan = gan_table.without_constant(candidates, cfg.gan, sample)
+    sample, holdout = (frame[["event_id", *gan_table.names(gan)]] for frame in (sample, holdout))
+    empty = [c for c in gan.continuous or () if sample[c].isna().all()]
     if empty:
         raise ConfigError(
             "gan.continuous",
             f"{empty} have no values in the training rows (does the source have them?); "
             "leave them out of gan.continuous",
         )
-    transformer = fit_transformer(sample, cfg.gan, seed=cfg.run.seed)
+    transformer = fit_transformer(sample, gan, seed=cfg.run.seed)
     data = transformer.transform(sample)
-    trained = train_generator(data, transformer, holdout, cfg.gan, seed=cfg.run.seed)
+    trained = train_generator(data, transformer, holdout, gan, seed=cfg.run.seed)
     info: dict[str, Any] = {
-        "schema": {"continuous": list(cfg.gan.continuous), "categorical": list(cfg.gan.categorical)},
+        "schema": {"continuous": list(gan.continuous or ()), "categorical": list(gan.categorical or ())},
         "inputs": inputs,
         "config_hash": ctx.config_hash,
         "run_id": ctx.run_id,

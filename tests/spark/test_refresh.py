@@ -228,3 +228,56 @@ def test_a_batch_with_garbage_goes_through_refresh_and_the_garbage_is_quarantine
     result = execute("refresh", cfg, spark)
     assert result.status == SUCCEEDED and "ingest skipped" in result.message
     assert lake.versions(DATA_TABLES) == versions
+
+
+PURCHASE_LOG = """
+source:
+  kind: csv
+  name: till
+  events:
+    path: {root}/receipts/*.csv
+    format: {{delimiter: ",", header: true}}
+    columns: {{user_id: customer, item_id: product, event_type: {{const: purchase}}, ts: at}}
+    timestamp: {{format: "yyyy-MM-dd HH:mm:ss"}}
+"""
+
+
+def _purchase_log(path: Path, *, events: int = 900) -> None:
+    """A purchase log without prices, quantities or sessions: 60 customers with product tastes, 20 days."""
+    import random
+
+    rng = random.Random(11)
+    lines = ["customer,product,at"]
+    for i in range(events):
+        user = rng.randrange(60)
+        item = (user * 7 + rng.randrange(12)) % 80
+        at = f"2026-10-{1 + i * 20 // events:02d} {rng.randrange(24):02d}:{rng.randrange(60):02d}:00"
+        lines.append(f"c{user},p{item},{at}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_source_without_prices_refreshes_with_defaults_that_follow_its_columns(
+    spark: SparkSession, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pyspark.sql import functions as F
+
+    conf = tmp_path / "till.yaml"
+    conf.write_text(PURCHASE_LOG.format(root=tmp_path))
+    _purchase_log(tmp_path / "receipts" / "2026-10.csv")
+    with caplog.at_level("INFO"):
+        cfg = test_config(*REFRESH_FAST[2:], conf=(conf,), lake=tmp_path / "lake")
+        result = execute("refresh", cfg, spark)
+    assert result.status == SUCCEEDED, result.message
+    assert [op.op for op in cfg.augment.ops] == ["crop", "substitute"]  # no price: no gaussian_noise
+    assert [s.column for s in cfg.preprocess.impute] == [] and [s.column for s in cfg.preprocess.normalize] == ["hour"]
+    log = caplog.text
+    assert "augment.ops not set; source 'till' lacks columns of ['gaussian_noise']" in log
+    # GAN columns: what the source fills, constant ones (event_type aside) left out.
+    assert "gan.continuous not set: chose ['hour']" in log
+    assert "gan.categorical not set: chose ['event_type', 'dow']" in log
+    lake = Lake(spark, str(tmp_path / "lake"))
+    ops = {r.op for r in lake.read("gold/augmented_events").select(F.explode("aug_ops").alias("op")).collect()}
+    assert {op.split(":")[1].split("(")[0] for op in ops} == {"crop", "substitute"}
+    assert lake.read("gold/synthetic_events").count() > 0
+    assert lake.read("gold/eval_metrics").where(F.col("variant") == "real+both").count() > 0

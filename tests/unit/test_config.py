@@ -225,3 +225,47 @@ def test_the_scale_config_loads() -> None:
     cfg = load_config([REPO / "conf" / "scale.yaml"])
     assert (cfg.source.events, cfg.spark.driver_memory, cfg.spark.master) == (50_000_000, "2g", "local[2]")
     assert cfg.spark.persist_level == "disk_only" and cfg.evaluate.max_users == 10_000
+
+
+PRICELESS = """
+source:
+  kind: csv
+  name: till
+  events:
+    path: {root}/receipts/*.csv
+    format: {{header: true}}
+    columns: {{user_id: customer, item_id: product, event_type: {{const: purchase}}, ts: at}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("setting", "key", "needs"),
+    [
+        ("augment.ops=[{op: gaussian_noise, column: price, sigma: 0.1}, {op: crop}]", "augment.ops[0]", ["price"]),
+        ("augment.ops=[{op: crop}, {op: rotation, columns: [price, quantity]}]", "augment.ops[1]",
+         ["price", "quantity"]),
+        ("augment.ops=[{op: categorical_jitter, attr: device}]", "augment.ops[0]", ["attrs.device"]),
+        ("gan.continuous=[hour, quantity]", "gan.continuous[1]", ["quantity"]),
+        ("preprocess.normalize=[{column: hour, method: minmax, partition_by: [category]}]",
+         "preprocess.normalize[0]", ["category"]),
+    ],
+)  # fmt: skip
+def test_a_configured_op_or_column_the_source_lacks_fails_at_load(
+    tmp_path: Path, setting: str, key: str, needs: list[str]
+) -> None:
+    conf = write(tmp_path / "till.yaml", PRICELESS.format(root=tmp_path))
+    with pytest.raises(ConfigError) as caught:
+        load_config([conf], [setting])
+    assert caught.value.key == key and caught.value.origin == "--set"
+    assert f"needs {needs}, which source 'till' does not fill" in caught.value.problem
+    assert f"map {' and '.join(needs)} in source.events.columns" in caught.value.problem
+
+
+def test_unset_defaults_follow_the_source_columns(tmp_path: Path) -> None:
+    conf = write(tmp_path / "till.yaml", PRICELESS.format(root=tmp_path))
+    cfg = load_config([conf])
+    assert [op.op for op in cfg.augment.ops] == ["crop", "substitute"]
+    assert cfg.preprocess.impute == () and [s.column for s in cfg.preprocess.normalize] == ["hour"]
+    assert cfg.gan.continuous is None  # chosen by train-gan from the data
+    demo = load_config()
+    assert [op.op for op in demo.augment.ops] == ["gaussian_noise", "crop", "substitute"]
