@@ -143,3 +143,24 @@ def reference_refresh(spark: object, tmp_path_factory: pytest.TempPathFactory) -
     result = execute("refresh", test_config(*REFRESH_FAST, lake=root), spark, run_id="ref")
     assert result.status == SUCCEEDED
     return root
+
+
+_FILE_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add each test phase's duration (setup with its fixtures, call, teardown) to its file's total."""
+    path = report.nodeid.split("::", 1)[0]
+    _FILE_SECONDS[path] = _FILE_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    """Per-file durations, slowest first: where the suite's time goes (a session fixture counts in
+    the file of the first test that needs it)."""
+    if not _FILE_SECONDS:
+        return
+    write = terminalreporter.write_line  # type: ignore[attr-defined]
+    terminalreporter.section("seconds per test file")  # type: ignore[attr-defined]
+    for path, seconds in sorted(_FILE_SECONDS.items(), key=lambda item: -item[1]):
+        write(f"{seconds:8.1f}  {path}")
+    write(f"{sum(_FILE_SECONDS.values()):8.1f}  total")

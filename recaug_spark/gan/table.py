@@ -85,9 +85,9 @@ def names(cfg: GanConfig) -> list[str]:
 
 def candidates(cfg: GanConfig, provided: frozenset[str] | None) -> GanConfig:
     """``cfg`` with every unset column list (None) replaced by its defaults (source_columns.GAN_DEFAULTS)
-    that the source fills (``provided``; None = all)."""
+    that the source fills (``provided``; None = all), event_type always."""
     chosen = {
-        kind: tuple(c for c in defaults if provided is None or c in provided)
+        kind: tuple(c for c in defaults if provided is None or c in provided or c == "event_type")
         for kind, defaults in GAN_DEFAULTS.items()
         if getattr(cfg, kind) is None
     }

@@ -282,3 +282,25 @@ def test_a_bad_op_fails_before_any_table_is_touched(
     with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
         execute("augment", augmented.cfg(override, lake=root), spark)
     assert not Lake(spark, str(root)).exists(GOLD_AUGMENTED)
+
+
+def test_a_numeric_op_over_a_column_without_training_values_names_the_op_and_the_fix(spark: SparkSession) -> None:
+    from recaug_spark.augment import fit
+    from recaug_spark.config import AugmentConfig
+
+    train = spark.createDataFrame(
+        [("e1", None, 1.0), ("e2", None, 2.0)], "event_id string, price double, quantity double"
+    )
+    ops = AugmentConfig.model_validate(
+        {
+            "ops": [
+                {"op": "jitter", "column": "quantity", "r": 0.1},
+                {"op": "gaussian_noise", "column": "price", "sigma": 0.1},
+            ]
+        }
+    ).ops
+    with pytest.raises(ConfigError) as caught:
+        fit.fit(train, ops)
+    assert caught.value.key == "augment.ops[1]"
+    assert "op 'gaussian_noise' needs values of ['price'], and the training rows have none" in caught.value.problem
+    assert "map them in the source (source.events.columns), or leave the op out" in caught.value.problem
