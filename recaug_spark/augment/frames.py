@@ -52,8 +52,14 @@ def apply_kernel(
     """The kernel's outputs for a batch of rows, per distinct copy with draws of the ``<label>`` stream.
 
     Which copies are kept (the ``p`` gate) is decided before, in Spark (augment/spark.py ``kept``), so
-    the rows that are dropped never travel to Python.
+    the rows that are dropped never travel to Python. A batch whose rows are all of one copy (every
+    batch when ``copies = 1``) goes to the kernel whole: the same values (a row's output depends on
+    its own draws only) without a mask, a gather and a scatter per copy (about 12 ns a row, as much
+    as a cheap kernel such as jitter).
     """
+    if len(copies) and copies.min() == copies.max():
+        draws = Draws.of(seed=seed, op=label, copy=int(copies[0]), keys=keys)
+        return [np.asarray(result, dtype=np.float64) for result in kernel(values, draws)]
     outputs = [np.full(len(keys), np.nan) for _ in values]
     for copy in np.unique(copies):
         rows = copies == copy

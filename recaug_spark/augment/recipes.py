@@ -2,7 +2,7 @@
 
 Every op of ``augment.ops`` is one recipe: ``copies`` copies of each source row (row ops) or of each
 user's recent training sequence (sequence ops), each kept with probability ``p`` and transformed by
-one kernel. Row ops run through the generic scalar pandas UDF (augment/spark.py ``column_op``),
+one kernel. Row ops run through the generic scalar Arrow UDF (augment/spark.py ``column_op``),
 sequence ops through the generic grouped one (``sequence_op``); this module only says which kernel,
 with which parameters, from the op's spec and the quantities :class:`Fitted` on the training rows.
 

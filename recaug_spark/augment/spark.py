@@ -2,7 +2,7 @@
 
 * copies: a native ``explode`` of ``sequence(0, copies - 1)`` (cheaper than a Python round trip, and
   it keeps map columns such as ``attrs`` out of Arrow);
-* column ops: one scalar ``pandas_udf`` (:func:`column_op`) that runs a numeric kernel over Arrow
+* column ops: one scalar ``arrow_udf`` (:func:`column_op`) that runs a numeric kernel over Arrow
   batches, drawing from the keyed generator by (seed, op label, copy, row key), so a row's result
   never depends on the rows it is batched or partitioned with; which copies are kept (probability
   ``p``) is a native keyed draw (:func:`kept`), so dropped copies never reach Python;
@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -75,36 +74,53 @@ def kept(*, seed: int, label: str, p: float) -> Column:
     return gate_draw(seed=seed, label=label) < F.lit(p)
 
 
+def output_type(n: int) -> T.DataType:
+    """The type of :func:`column_op`'s result over ``n`` columns: a double, or a struct of doubles
+    ``out0`` ... ``out<n-1>``."""
+    if n == 1:
+        return T.DoubleType()
+    return T.StructType([T.StructField(f"out{i}", T.DoubleType()) for i in range(n)])
+
+
+def _nan_as_null(values: np.ndarray) -> pa.Array:
+    """``values`` as a float64 Arrow array, NaN as null: the array ``pa.array(values, from_pandas=True)``
+    gives (as a pandas UDF's conversion does), at a fifth to a half of its cost."""
+    nan = np.isnan(values)
+    return pa.array(values, pa.float64(), mask=nan if nan.any() else None)
+
+
 def column_op(kernel: ColumnKernel, columns: Sequence[str], *, seed: int, label: str) -> Column:
-    """The kernel's output over ``columns``: a double column for one output, a struct of ``out0`` ...
-    ``out<n-1>`` for several (rotation).
+    """The kernel's output over ``columns``, of :func:`output_type` (a struct for several outputs:
+    rotation). Nulls in reach the kernel as NaN; NaN out is null.
 
     Needs ``_aug_key`` and ``aug_copy`` columns (see :func:`with_key`, :func:`expand_copies`); filter
     the rows with :func:`kept` first. Inputs are plain columns, not a struct, and a single output is
     not wrapped in one: Spark's Arrow conversion of structs costs about a third of the throughput.
+
+    A scalar Arrow UDF (``arrow_udf``), not a pandas one: the kernel reads each Arrow batch's buffers
+    as numpy arrays (zero-copy where a column has no nulls) and its outputs go back as Arrow arrays,
+    with no pandas Series either way. On this project's benchmark machine those conversions cost the
+    Python worker about 100 ns of CPU a row, more than the keyed draws and the costliest kernel
+    together (gaussian_noise, about 70); bench augment reports both kinds' do-nothing round trips.
     """
+    result_type = output_type(len(columns))
 
-    def outputs(key: pd.Series, copy: pd.Series, values: tuple[pd.Series, ...]) -> list[np.ndarray]:
-        arrays = [v.to_numpy(dtype=np.float64, na_value=np.nan) for v in values]
-        return apply_kernel(kernel, arrays, keys_of(key), copy.to_numpy(), seed=seed, label=label)
+    def run(key: pa.Array, copy: pa.Array, *values: pa.Array) -> pa.Array:
+        arrays = [v.to_numpy(zero_copy_only=False) for v in values]  # double columns: null -> NaN
+        results = apply_kernel(kernel, arrays, keys_of(key.to_numpy()), copy.to_numpy(), seed=seed, label=label)
+        outputs = [_nan_as_null(r) for r in results]
+        if isinstance(result_type, T.StructType):
+            return pa.StructArray.from_arrays(outputs, names=result_type.names)
+        return outputs[0]
 
-    def one(key: pd.Series, copy: pd.Series, *values: pd.Series) -> pd.Series:
-        return pd.Series(outputs(key, copy, values)[0])
-
-    def several(key: pd.Series, copy: pd.Series, *values: pd.Series) -> pd.DataFrame:
-        return pd.DataFrame({f"out{i}": o for i, o in enumerate(outputs(key, copy, values))})
-
-    if len(columns) == 1:
-        udf = F.pandas_udf(one, T.DoubleType())  # type: ignore[call-overload]
-    else:
-        fields = [T.StructField(f"out{i}", T.DoubleType()) for i in range(len(columns))]
-        udf = F.pandas_udf(several, T.StructType(fields))  # type: ignore[call-overload]
+    udf = F.arrow_udf(run, result_type)
     return udf(F.col(KEY), F.col(COPY), *[F.col(c).cast("double") for c in columns])
 
 
 def column_outputs(op: Column, n: int) -> list[Column]:
     """The ``n`` outputs of :func:`column_op` as columns."""
-    return [op] if n == 1 else [op[f"out{i}"] for i in range(n)]
+    result_type = output_type(n)
+    return [op[name] for name in result_type.names] if isinstance(result_type, T.StructType) else [op]
 
 
 def sequence_op(df: DataFrame, edit: FrameEdit, recipe: SequenceRecipe) -> DataFrame:

@@ -5,8 +5,8 @@ test period is transformed, and every fitted quantity (column spread, quantiles,
 item similarity) comes from the training rows too.
 
 Each op of ``augment.ops`` (see augment/recipes.py) writes ``copies`` copies per source row (row ops:
-the scalar pandas UDF) or per user's most recent ``max_history`` training events (sequence ops: the
-grouped pandas UDF), each kept with probability ``p``. Output rows carry the canonical event columns,
+the scalar Arrow UDF) or per user's most recent ``max_history`` training events (sequence ops: the
+grouped Arrow UDF), each kept with probability ``p``. Output rows carry the canonical event columns,
 the source event, ``aug_ops`` (the op with its parameters), ``aug_copy``, ``aug_run_id`` and
 ``is_synthetic``; an augmented event's id is ``aug:<op index>:<copy>:<source event id>`` (``+n`` for
 the n-th event inserted after it). Draws are keyed by (run seed, op, copy, event/user/session), so

@@ -83,6 +83,40 @@ def test_results_do_not_depend_on_partitioning_or_batch_size(spark: SparkSession
     assert left == right and 0.65 < len(left) / (600 * 3) < 0.75
 
 
+def mask_kernel(values: list[np.ndarray], draws) -> list[np.ndarray]:
+    return [numeric.feature_mask(values[0], draws, p=0.3)]
+
+
+@pytest.mark.parametrize(
+    ("kernel", "columns"),
+    [(noise_kernel, ["price"]), (mask_kernel, ["price"]), (rotation_kernel, ["price", "quantity"])],
+)
+def test_null_in_is_nan_to_the_kernel_and_nan_out_is_null(spark: SparkSession, kernel, columns: list[str]) -> None:
+    got = augmented(priced(spark), kernel, columns, p=1.0)
+    outputs = [f"out{i}" for i in range(len(columns))]
+    assert got.where(F.array_contains(F.array(*[F.isnan(o) for o in outputs]), True)).count() == 0  # no NaN
+    rows = got.toPandas()
+    values = [rows[c].to_numpy(dtype=float, na_value=np.nan) for c in columns]
+    expected = frames.apply_kernel(
+        kernel, values, frames.keys_of(rows[aug.KEY]), rows[aug.COPY].to_numpy(), seed=SEED, label="0:op"
+    )
+    nulls = [rows[output].isna().to_numpy() for output in outputs]
+    assert all((null == np.isnan(want)).all() for null, want in zip(nulls, expected, strict=True)) and nulls[0].any()
+
+
+@pytest.mark.parametrize(("kernel", "columns"), [(noise_kernel, ["price"]), (rotation_kernel, ["price", "quantity"])])
+def test_a_batch_of_one_copy_gives_what_it_gives_among_others(spark: SparkSession, kernel, columns: list[str]) -> None:
+    """Batches of one copy go to the kernel whole (frames.apply_kernel); mixed ones copy by copy."""
+    mixed = augmented(priced(spark), kernel, columns, p=1.0).where(F.col(aug.COPY) == 1)
+    rows = aug.with_key(priced(spark), "event_id").withColumn(aug.COPY, F.lit(1))
+    op = aug.column_op(kernel, columns, seed=SEED, label="0:op")
+    alone = rows.select(
+        "event_id", aug.COPY, *[c.alias(f"out{i}") for i, c in enumerate(aug.column_outputs(op, len(columns)))]
+    )
+    selected = ["event_id", aug.COPY, *[f"out{i}" for i in range(len(columns))]]
+    assert sorted(mixed.select(*selected).collect()) == sorted(alone.collect())
+
+
 def test_cooccurrence_top_k_by_hand(spark: SparkSession) -> None:
     t0 = datetime(2024, 1, 1)
     sessions = {"s1": "abc", "s2": "ab", "s3": "bd"}
