@@ -21,7 +21,7 @@ test: setup  ## lint + the test suite (one local Spark session), all but the nig
 	@$(VENV)/bin/ruff format --check recaug_spark jobs tests
 	@$(PY) -m pytest -q -m "not nightly" $(PYTEST_ARGS)
 
-test-nightly: setup  ## whole-refresh and multi-process scenarios: standalone cluster, crash chain, garbage, local[1] CLI
+test-nightly: setup  ## whole-refresh and multi-process scenarios: standalone cluster, crash chain, garbage, local[1] CLI, model quality on the demo shop
 	@$(PY) -m pytest -q -m nightly $(PYTEST_ARGS)
 
 lint:

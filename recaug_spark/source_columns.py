@@ -142,9 +142,9 @@ def fit_to_source(cfg: RecaugConfig, provenance: Mapping[tuple[str, ...], str]) 
             if missing and origin is not None:
                 raise ConfigError(
                     f"{spec.section}.{spec.key}[{index}]",
-                    f"'{_label(item)}' needs {missing}, which source '{cfg.source.name}' does not fill (it has "
-                    f"{sorted(columns)}): map {' and '.join(missing)} in source.events.columns (or items/users), "
-                    f"or leave '{_label(item)}' out of {spec.section}.{spec.key}",
+                    f"'{_label(item)}' needs unknown column(s) {missing}: source '{cfg.source.name}' does not "
+                    f"fill them (it has {sorted(columns)}); map {' and '.join(missing)} in source.events.columns "
+                    f"(or items/users), or leave '{_label(item)}' out of {spec.section}.{spec.key}",
                     origin,
                 )
         if origin is None and spec.section != "gan":

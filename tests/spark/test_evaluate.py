@@ -281,6 +281,7 @@ def _shop_lake(spark: SparkSession, root: Path, *, last: int | None = None) -> L
     return lake
 
 
+@pytest.mark.nightly  # a model-quality scenario on a whole demo lake (make test-nightly)
 def test_als_beats_popularity_on_the_demo_shop(spark: SparkSession, tmp_path: Path) -> None:
     """The demo shop plants per-user category preferences (80% of a user's sessions in two categories);
     a personalised model must find them: ALS's NDCG@10 over all test users beats popularity's, with
@@ -297,6 +298,7 @@ def test_als_beats_popularity_on_the_demo_shop(spark: SparkSession, tmp_path: Pa
     assert ndcg["als"].ci_low > ndcg["popularity"].ci_high, {m: (r.ci_low, r.value, r.ci_high) for m, r in ndcg.items()}
 
 
+@pytest.mark.nightly  # a model-quality scenario on a whole demo lake (make test-nightly)
 def test_sasrec_beats_als_and_itemknn_on_the_demo_shop(spark: SparkSession, tmp_path: Path) -> None:
     """The demo shop plants successor items (the next view of a session, and a user's next session, often
     go to a successor of the item before): a next-item model reads the order, a bag model cannot. With

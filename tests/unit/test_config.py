@@ -257,7 +257,7 @@ def test_a_configured_op_or_column_the_source_lacks_fails_at_load(
     with pytest.raises(ConfigError) as caught:
         load_config([conf], [setting])
     assert caught.value.key == key and caught.value.origin == "--set"
-    assert f"needs {needs}, which source 'till' does not fill" in caught.value.problem
+    assert f"needs unknown column(s) {needs}: source 'till' does not fill them" in caught.value.problem
     assert f"map {' and '.join(needs)} in source.events.columns" in caught.value.problem
 
 
