@@ -47,3 +47,17 @@ def assert_same_rows(
     a, b = rows_of(left, drop, digits, places), rows_of(right, drop, digits, places)
     only_left, only_right = a - b, b - a
     assert not only_left and not only_right, f"only left: {list(only_left)[:3]}; only right: {list(only_right)[:3]}"
+
+
+# A purchase log without prices, quantities or sessions (a csv source; ``root`` is its directory):
+# the unseen-dataset case of tests/unit/test_config.py and tests/spark/test_refresh.py.
+PURCHASE_LOG = """
+source:
+  kind: csv
+  name: till
+  events:
+    path: {root}/receipts/*.csv
+    format: {{delimiter: ",", header: true}}
+    columns: {{user_id: customer, item_id: product, event_type: {{const: purchase}}, ts: at}}
+    timestamp: {{format: "yyyy-MM-dd HH:mm:ss"}}
+"""

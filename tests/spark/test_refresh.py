@@ -23,7 +23,7 @@ from recaug_spark.pipeline import execute
 from recaug_spark.runs import SKIPPED, SUCCEEDED, latest
 from recaug_spark.schema import LAKE_TABLES, LOCKS, PIPELINE_RUNS
 from tests.conftest import REFRESH_FAST, test_config
-from tests.helpers import assert_same_rows
+from tests.helpers import PURCHASE_LOG, assert_same_rows
 
 DATA_TABLES = [t for t in LAKE_TABLES if t not in (PIPELINE_RUNS, LOCKS)]
 
@@ -228,18 +228,6 @@ def test_a_batch_with_garbage_goes_through_refresh_and_the_garbage_is_quarantine
     result = execute("refresh", cfg, spark)
     assert result.status == SUCCEEDED and "ingest skipped" in result.message
     assert lake.versions(DATA_TABLES) == versions
-
-
-PURCHASE_LOG = """
-source:
-  kind: csv
-  name: till
-  events:
-    path: {root}/receipts/*.csv
-    format: {{delimiter: ",", header: true}}
-    columns: {{user_id: customer, item_id: product, event_type: {{const: purchase}}, ts: at}}
-    timestamp: {{format: "yyyy-MM-dd HH:mm:ss"}}
-"""
 
 
 def _purchase_log(path: Path, *, events: int = 900) -> None:

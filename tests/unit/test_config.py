@@ -17,6 +17,7 @@ from recaug_spark.config import (
     parse_value,
 )
 from recaug_spark.errors import ConfigError
+from tests.helpers import PURCHASE_LOG
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -227,17 +228,6 @@ def test_the_scale_config_loads() -> None:
     assert cfg.spark.persist_level == "disk_only" and cfg.evaluate.max_users == 10_000
 
 
-PRICELESS = """
-source:
-  kind: csv
-  name: till
-  events:
-    path: {root}/receipts/*.csv
-    format: {{header: true}}
-    columns: {{user_id: customer, item_id: product, event_type: {{const: purchase}}, ts: at}}
-"""
-
-
 @pytest.mark.parametrize(
     ("setting", "key", "needs"),
     [
@@ -253,7 +243,7 @@ source:
 def test_a_configured_op_or_column_the_source_lacks_fails_at_load(
     tmp_path: Path, setting: str, key: str, needs: list[str]
 ) -> None:
-    conf = write(tmp_path / "till.yaml", PRICELESS.format(root=tmp_path))
+    conf = write(tmp_path / "till.yaml", PURCHASE_LOG.format(root=tmp_path))
     with pytest.raises(ConfigError) as caught:
         load_config([conf], [setting])
     assert caught.value.key == key and caught.value.origin == "--set"
@@ -262,7 +252,7 @@ def test_a_configured_op_or_column_the_source_lacks_fails_at_load(
 
 
 def test_unset_defaults_follow_the_source_columns(tmp_path: Path) -> None:
-    conf = write(tmp_path / "till.yaml", PRICELESS.format(root=tmp_path))
+    conf = write(tmp_path / "till.yaml", PURCHASE_LOG.format(root=tmp_path))
     cfg = load_config([conf])
     assert [op.op for op in cfg.augment.ops] == ["crop", "substitute"]
     assert cfg.preprocess.impute == () and [s.column for s in cfg.preprocess.normalize] == ["hour"]
