@@ -31,6 +31,13 @@ test_config.__test__ = False  # a helper, not a test
 # Spark conf of the suite's session only (the spark fixture says why); CLI, cluster and bench runs keep
 # Spark's defaults.
 TEST_SESSION_CONF = {"spark.sql.adaptive.enabled": "false", "spark.sql.codegen.cache.maxEntries": "5000"}
+# HotSpot's C2 compiles a method after 5,000 calls (15,000 with loops) by default; the suite's JVM then
+# spends a third of its CPU in C2 on code that runs a few thousand times over tiny tables. Four to six
+# times those thresholds keep C1's code for the lukewarm methods (see the spark fixture).
+TEST_JVM_OPTIONS = (
+    "-XX:Tier4InvocationThreshold=30000 -XX:Tier4MinInvocationThreshold=3000 "
+    "-XX:Tier4CompileThreshold=60000 -XX:Tier4BackEdgeThreshold=240000"
+)
 
 
 @pytest.fixture(scope="session")
@@ -43,16 +50,21 @@ def spark() -> Iterator[object]:
     run the same stages on different partition counts and compare the tables, and the nightly CLI and
     cluster runs (make test-nightly) and the benchmarks keep Spark's default (on).
 
+    The JVM's second-tier JIT compiler (C2) waits four to six times longer before compiling a method
+    (TEST_JVM_OPTIONS): test_preprocess_lake.py measured 270 s of JVM CPU, 86 s of it in C2, and
+    223 s with the later thresholds (49 s in C2); C1's code serves the methods in between.
+
     Spark keeps 100 compiled code-generated classes by default; the suite runs the same stages again
     and again, each with hundreds of distinct plans, so with the default many plans are compiled (and
     then JIT-compiled by the JVM) afresh on every run. Two refreshes of the test shop in one JVM: 210 s
     + 107 s with the default, 184-201 s + 87-95 s (three runs) with room for 5,000; the JVM's JIT
     compilers alone used about 190 s + 54 s of CPU of it either way, which is why the suite is slow.
     """
-    from recaug_spark.session import build_session
+    from recaug_spark.session import build_session, session_conf
 
     cfg = test_config().spark
-    cfg = cfg.model_copy(update={"conf": {**cfg.conf, **TEST_SESSION_CONF}})
+    java = f"{session_conf(cfg, local=True)['spark.driver.extraJavaOptions']} {TEST_JVM_OPTIONS}"
+    cfg = cfg.model_copy(update={"conf": {**cfg.conf, **TEST_SESSION_CONF, "spark.driver.extraJavaOptions": java}})
     session = build_session(cfg, app_name="recaug-tests")
     yield session
     session.stop()

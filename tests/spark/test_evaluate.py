@@ -197,10 +197,13 @@ def evaluated(
 ) -> tuple[Lake, Path]:
     root = tmp_path_factory.mktemp("evaluate") / "lake"
     shutil.copytree(demo_split_lake, root)
+    # SASRec gets 3 epochs: this checks what evaluate writes, not how well SASRec learns (that is
+    # test_sasrec_beats_als_and_itemknn_on_the_demo_shop, in make test-nightly).
     cfg = test_config(
         DEMO_EVENTS, "augment.ops=[{op: substitute, ratio: 0.5}]",
         "evaluate.variants=[real, real+augmented, real+contrastive]", "evaluate.bootstrap_resamples=200",
-        "evaluate.als.max_iter=5", "evaluate.ablation=true", "evaluate.ablation_models=[popularity, sasrec]", lake=root,
+        "evaluate.als.max_iter=5", "evaluate.sasrec.epochs=3", "evaluate.ablation=true",
+        "evaluate.ablation_models=[popularity, sasrec]", lake=root,
     )  # fmt: skip
     execute("augment", cfg, spark, run_id="aug-e")
     execute("evaluate", cfg, spark, run_id="ev-1")
