@@ -33,10 +33,11 @@ test_config.__test__ = False  # a helper, not a test
 TEST_SESSION_CONF = {"spark.sql.adaptive.enabled": "false", "spark.sql.codegen.cache.maxEntries": "5000"}
 # HotSpot's C2 compiles a method after 5,000 calls (15,000 with loops) by default; the suite's JVM then
 # spends a third of its CPU in C2 on code that runs a few thousand times over tiny tables. Four to six
-# times those thresholds keep C1's code for the lukewarm methods (see the spark fixture).
+# times those thresholds keep C1's code for the lukewarm methods, and the parallel collector does without
+# G1's concurrent marking threads (see the spark fixture).
 TEST_JVM_OPTIONS = (
     "-XX:Tier4InvocationThreshold=30000 -XX:Tier4MinInvocationThreshold=3000 "
-    "-XX:Tier4CompileThreshold=60000 -XX:Tier4BackEdgeThreshold=240000"
+    "-XX:Tier4CompileThreshold=60000 -XX:Tier4BackEdgeThreshold=240000 -XX:+UseParallelGC"
 )
 
 
@@ -52,7 +53,11 @@ def spark() -> Iterator[object]:
 
     The JVM's second-tier JIT compiler (C2) waits four to six times longer before compiling a method
     (TEST_JVM_OPTIONS): test_preprocess_lake.py measured 270 s of JVM CPU, 86 s of it in C2, and
-    223 s with the later thresholds (49 s in C2); C1's code serves the methods in between.
+    223 s with the later thresholds (49 s in C2); C1's code serves the methods in between. Twenty times
+    the thresholds left C2 38 s but made the work itself slower (same wall time). The parallel
+    collector: 223 s instead of 235 s wall (269 s of JVM CPU instead of 299) for test_augment_stage.py
+    and test_preprocess_lake.py together. The whole suite: pytest 1,122 s before, 849 s with the
+    thresholds and the 3-epoch SASRec of the evaluate fixture (fresh clones, one machine, one afternoon).
 
     Spark keeps 100 compiled code-generated classes by default; the suite runs the same stages again
     and again, each with hundreds of distinct plans, so with the default many plans are compiled (and

@@ -48,10 +48,16 @@ def shop_sequences(events: int) -> tuple[list[list[int]], int]:
         dirty_share=0.0, duplicate_share=0.0, chunk_events=events, seed=11,
     )  # fmt: skip
     ev = events_of_chunk(spec, 0)
-    frame = pd.DataFrame({"user": ev.user, "item": ev.item, "ts": ev.ts_ms}).sort_values(["user", "ts"])
+    return item_lists(pd.DataFrame({"user": ev.user, "item": ev.item, "ts": ev.ts_ms}))
+
+
+def item_lists(frame: pd.DataFrame) -> tuple[list[list[int]], int]:
+    """Per-user item index lists of (user, item, ts) rows, as evaluate builds them: time order,
+    consecutive repeats collapsed, items numbered 1..N by id; and N."""
+    frame = frame.sort_values(["user", "ts"])
     frame = frame[frame.item.ne(frame.item.shift()) | frame.user.ne(frame.user.shift())]
     codes, uniques = pd.factorize(frame.item, sort=True)
-    frame["ix"] = codes + 1
+    frame = frame.assign(ix=codes + 1)
     lists = [g.to_list() for _, g in frame.groupby("user").ix]
     return lists, len(uniques)
 
