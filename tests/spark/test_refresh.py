@@ -22,7 +22,7 @@ from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
 from recaug_spark.runs import SKIPPED, SUCCEEDED, latest
 from recaug_spark.schema import LAKE_TABLES, LOCKS, PIPELINE_RUNS
-from tests.conftest import REFRESH_FAST, test_config
+from tests.conftest import FAST_DOWNSTREAM, REFRESH_FAST, test_config
 from tests.helpers import PURCHASE_LOG, assert_same_rows
 
 DATA_TABLES = [t for t in LAKE_TABLES if t not in (PIPELINE_RUNS, LOCKS)]
@@ -204,7 +204,7 @@ def test_a_batch_with_garbage_goes_through_refresh_and_the_garbage_is_quarantine
     lake_root = tmp_path / "lake"
 
     # No batch delivered yet: a clean no-op that says so, and no table is created.
-    cfg = test_config(*REFRESH_FAST[2:], "gan.continuous=[price, hour]", conf=(conf,), lake=lake_root)
+    cfg = test_config(*FAST_DOWNSTREAM, "gan.continuous=[price, hour]", conf=(conf,), lake=lake_root)
     result = execute("refresh", cfg, spark)
     assert result.status == SKIPPED and "no input files match source.events.path" in result.message
     assert not Lake(spark, str(lake_root)).exists("bronze/events")
@@ -254,7 +254,7 @@ def test_a_source_without_prices_refreshes_with_defaults_that_follow_its_columns
     conf.write_text(PURCHASE_LOG.format(root=tmp_path))
     _purchase_log(tmp_path / "receipts" / "2026-10.csv")
     with caplog.at_level("INFO"):
-        cfg = test_config(*REFRESH_FAST[2:], conf=(conf,), lake=tmp_path / "lake")
+        cfg = test_config(*FAST_DOWNSTREAM, conf=(conf,), lake=tmp_path / "lake")
         result = execute("refresh", cfg, spark)
     assert result.status == SUCCEEDED, result.message
     assert [op.op for op in cfg.augment.ops] == ["crop", "substitute"]  # no price: no gaussian_noise
