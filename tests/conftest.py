@@ -57,8 +57,9 @@ def spark() -> Iterator[object]:
     223 s with the later thresholds (49 s in C2); C1's code serves the methods in between. Twenty times
     the thresholds left C2 38 s but made the work itself slower (same wall time). The parallel
     collector: 223 s instead of 235 s wall (269 s of JVM CPU instead of 299) for test_augment_stage.py
-    and test_preprocess_lake.py together. The whole suite: pytest 1,122 s before, 849 s with the
-    thresholds and the 3-epoch SASRec of the evaluate fixture (fresh clones, one machine, one afternoon).
+    and test_preprocess_lake.py together. The whole suite (fresh clones, one machine, one afternoon):
+    pytest 1,122 s before, 849 s with the thresholds (and the evaluate fixture's 3-epoch SASRec), 781 s
+    with the parallel collector as well.
 
     Spark keeps 100 compiled code-generated classes by default; the suite runs the same stages again
     and again, each with hundreds of distinct plans, so with the default many plans are compiled (and
