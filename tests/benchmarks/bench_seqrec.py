@@ -62,14 +62,18 @@ def item_lists(frame: pd.DataFrame) -> tuple[list[list[int]], int]:
     return lists, len(uniques)
 
 
+def training_rows(lists: list[list[int]], max_len: int) -> np.ndarray:
+    """Right-aligned (n, max_len + 1) training rows of the lists with at least one input and target."""
+    rows = right_aligned(pa.array(lists), max_len + 1)
+    return rows[(rows != PAD).sum(1) >= 2]
+
+
 def training_data(events: int, *, max_len: int = 50) -> tuple[TrainingData, list[list[int]]]:
     """The shop's training tensors (each user's history without its last item; that item validates,
     for the first 5,000 users) and the users' full lists."""
     lists, items = shop_sequences(events)
-    train_rows = right_aligned(pa.array([x[:-1] for x in lists]), max_len + 1)
-    keep = np.flatnonzero((train_rows != PAD).sum(1) >= 2)
     data = TrainingData(
-        sequences=train_rows[keep],
+        sequences=training_rows([x[:-1] for x in lists], max_len),
         valid_inputs=right_aligned(pa.array([x[:-1] for x in lists[:5_000]]), max_len),
         valid_targets=np.array([x[-1] for x in lists[:5_000]], dtype=np.int64),
         items=items,
