@@ -1,1 +1,1 @@
-"""Augmentation: pure numpy/pandas kernels, a stateless keyed random generator, and (to come) the Spark layer."""
+"""Augmentation: pure numpy/pandas kernels, the op recipes, and the Spark layer that applies them."""

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from recaug_spark.augment.rng import Draws
+from recaug_spark.rng import Draws
 
 MICROS = {"day": 86_400 * 1_000_000, "week": 7 * 86_400 * 1_000_000}
 

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from recaug_spark.augment import context
-from recaug_spark.augment.rng import Draws
 from recaug_spark.augment.sequence import Edit
+from recaug_spark.rng import Draws
 
 KEY = "_aug_key"  # 64-bit row key (xxhash64 of event_id for rows, of user_id for sequences)
 SESSION_KEY = "_aug_session_key"  # 64-bit key of the event's session (time_shift moves sessions)

@@ -1,6 +1,6 @@
 """Numeric augmentation kernels: pure, vectorized numpy, one row's output a function of its own draws.
 
-Each kernel takes the column(s) as float arrays and a :class:`~recaug_spark.augment.rng.Draws` for the
+Each kernel takes the column(s) as float arrays and a :class:`~recaug_spark.rng.Draws` for the
 same rows, and returns new arrays; null (NaN) inputs stay NaN, finite inputs give finite outputs.
 
     gaussian_noise   x' = x + sigma * z,                  z ~ N(0, 1)
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recaug_spark.augment.rng import Draws
+from recaug_spark.rng import Draws
 
 
 def _floats(x: np.ndarray) -> np.ndarray:

@@ -22,7 +22,6 @@ import numpy as np
 from recaug_spark.augment import numeric, sequence
 from recaug_spark.augment.context import categorical_jitter
 from recaug_spark.augment.frames import ColumnKernel, FrameEdit, item_edit, session_shift
-from recaug_spark.augment.rng import Draws
 from recaug_spark.augment.sequence import SimilarItems
 from recaug_spark.config import (
     AugmentOp,
@@ -42,6 +41,7 @@ from recaug_spark.config import (
     SubstituteOp,
     TimeShiftOp,
 )
+from recaug_spark.rng import Draws
 
 ROW, SEQUENCE = "row", "sequence"
 LEVEL = "_aug_level"  # the level index column a categorical jitter reads and writes

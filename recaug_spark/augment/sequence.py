@@ -1,7 +1,7 @@
 """Sequence augmentation kernels on one user's time-ordered training events (pure numpy).
 
 Each kernel takes the item ids of one sequence (oldest first) and the sequence's
-:class:`~recaug_spark.augment.rng.Draws` (one key: the sequence's), and returns a :class:`Edit`:
+:class:`~recaug_spark.rng.Draws` (one key: the sequence's), and returns a :class:`Edit`:
 for every output position, the source position it derives from and its item. The Spark layer copies
 the other columns of the source row, so timestamps, event types and lineage follow the items.
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recaug_spark.augment.rng import Draws
+from recaug_spark.rng import Draws
 
 SHORT_SAFE = frozenset({"insert", "substitute"})
 

@@ -40,7 +40,7 @@ from recaug_spark.augment.frames import (
     edit_sequence,
     keys_of,
 )
-from recaug_spark.augment.rng import stream_id
+from recaug_spark.rng import stream_id
 
 
 def with_key(df: DataFrame, id_column: str, key: str = KEY) -> DataFrame:

@@ -190,7 +190,7 @@ def paired_bootstrap(
 # Poisson bootstrap: the distributed form (stage evaluate), keyed by user
 # --------------------------------------------------------------------------------------------------
 # Each user u gets, in replicate b, a weight w_ub ~ Poisson(1) drawn from the keyed generator of
-# augment/rng.py (seed, user key, b); replicate b's mean difference is sum_u w_ub d_u / sum_u w_ub. The
+# rng.py (seed, user key, b); replicate b's mean difference is sum_u w_ub d_u / sum_u w_ub. The
 # weights depend on the user only, never on how users are split over batches or partitions, so partial
 # sums from any partitioning add up to the same replicates (the Poisson bootstrap, the standard
 # distributed approximation of resampling n users with replacement).
@@ -206,7 +206,7 @@ def poisson_weights(keys: np.ndarray, *, seed: int, resamples: int) -> np.ndarra
         >>> w.shape, abs(float(w.mean()) - 1.0) < 0.03, abs(float(w.var()) - 1.0) < 0.05
         ((20000, 3), True, True)
     """
-    from recaug_spark.augment.rng import Draws
+    from recaug_spark.rng import Draws
 
     draws = Draws.of(seed=seed, op="bootstrap", copy=0, keys=np.asarray(keys, dtype=np.uint64))
     u = np.stack([draws.uniform(b) for b in range(resamples)], axis=1) if len(keys) else np.empty((0, resamples))

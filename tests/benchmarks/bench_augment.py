@@ -51,10 +51,10 @@ from pyspark.sql import types as T
 from recaug_spark.augment import frames, recipes, similar
 from recaug_spark.augment import spark as aug
 from recaug_spark.augment.recipes import Fitted
-from recaug_spark.augment.rng import stream_id
 from recaug_spark.config import AugmentConfig, load_config
 from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
+from recaug_spark.rng import stream_id
 from recaug_spark.schema import BRONZE_EVENTS
 from recaug_spark.session import build_session
 

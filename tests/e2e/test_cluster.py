@@ -147,7 +147,7 @@ def probe(batches):
     import sys
     import pandas as pd
     import recaug_spark
-    from recaug_spark.augment import rng
+    from recaug_spark import rng
     for batch in batches:
         draws = rng.Draws.of(seed=7, op="probe", copy=0, keys=batch["id"].to_numpy()).uniform(0)  # keyed draws
         yield pd.DataFrame({"python": sys.executable, "package": recaug_spark.__file__, "draw": draws})
@@ -183,6 +183,6 @@ def test_executors_get_python_from_a_packed_environment_and_the_package_from_the
     assert all(r["python"].endswith("/env/bin/python") and ("/w0/" in r["python"] or "/w1/" in r["python"])
                for r in rows)  # fmt: skip
     assert all(".zip" in r["package"] for r in rows)
-    from recaug_spark.augment import rng
+    from recaug_spark import rng
 
     assert [r["draw"] for r in rows] == list(rng.Draws.of(seed=7, op="probe", copy=0, keys=np.arange(4)).uniform(0))

@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 
 from recaug_spark.augment import frames, numeric, sequence, similar
 from recaug_spark.augment import spark as aug
-from recaug_spark.augment.rng import Draws
 from recaug_spark.config import AugmentConfig
+from recaug_spark.rng import Draws
 from recaug_spark.stages import augment as augment_stage
 
 SEED = 11

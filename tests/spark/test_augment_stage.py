@@ -18,10 +18,10 @@ from pyspark.sql import functions as F
 
 from recaug_spark.augment import similar
 from recaug_spark.augment import spark as aug
-from recaug_spark.augment.rng import Draws
 from recaug_spark.errors import ConfigError
 from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
+from recaug_spark.rng import Draws
 from recaug_spark.runs import SKIPPED, latest
 from recaug_spark.schema import GOLD_AUGMENTED, SILVER_EVENTS, SILVER_SPLIT
 from tests.conftest import DEMO_EVENTS, test_config

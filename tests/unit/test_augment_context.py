@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recaug_spark.augment import context
-from recaug_spark.augment.rng import Draws
+from recaug_spark.rng import Draws
 
 DAY = context.MICROS["day"]
 T0 = 1_700_000_000 * 1_000_000  # 2023-11-14 22:13:20 UTC

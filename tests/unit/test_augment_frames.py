@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recaug_spark.augment import frames, recipes, sequence
-from recaug_spark.augment.rng import Draws
 from recaug_spark.config import OP_MODELS, AugmentConfig
+from recaug_spark.rng import Draws
 
 T0 = int(pd.Timestamp("2024-03-01 10:00:00").value // 1000)  # µs since the epoch
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from recaug_spark.augment import numeric
-from recaug_spark.augment.rng import Draws
+from recaug_spark.rng import Draws
 
 N = 200_000
 KEYS = np.arange(N, dtype=np.uint64) * np.uint64(2654435761)  # structured keys: the mixer must cope

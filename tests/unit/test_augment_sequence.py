@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recaug_spark.augment import sequence
-from recaug_spark.augment.rng import Draws
 from recaug_spark.augment.sequence import SimilarItems
+from recaug_spark.rng import Draws
 
 ITEMS = [f"i{k}" for k in range(8)]
 sequences = st.lists(st.sampled_from(ITEMS), min_size=0, max_size=40).map(lambda xs: np.array(xs, dtype=object))

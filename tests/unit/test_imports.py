@@ -9,7 +9,7 @@ PURE_MODULES = [
     "recaug_spark.config",
     "recaug_spark.errors",
     "recaug_spark.sources.synthetic_shop",
-    "recaug_spark.augment.rng",
+    "recaug_spark.rng",
     "recaug_spark.augment.numeric",
     "recaug_spark.augment.sequence",
     "recaug_spark.augment.context",

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from recaug_spark.augment import recipes
-from recaug_spark.augment.rng import Draws
 from recaug_spark.augment.sequence import SimilarItems
 from recaug_spark.config import MaskOp, ViewOp
 from recaug_spark.recommend.sasrec.model import PAD
+from recaug_spark.rng import Draws
 
 
 class ViewMaker:
