@@ -1,7 +1,8 @@
 """Train/test assignment (a global time cutoff, or each user's last N events) and cold-start labels.
 
 Both preprocess (to fit statistics on the training period only) and the split stage call these
-functions on the same rows, so they agree on every assignment.
+functions on the same rows, so they agree on every assignment. :func:`is_training` and
+:func:`training_rows` state the leakage rule (training rows only) for every stage that fits or trains.
 """
 
 from __future__ import annotations
@@ -17,6 +18,27 @@ from recaug_spark.config import SplitConfig
 Transform = Callable[[DataFrame], DataFrame]
 TRAIN, TEST = "train", "test"
 COLD, WARM = "cold", "warm"
+
+
+def is_training() -> Column:
+    """The leakage rule: the row belongs to the training period (``split = train``). Every fitted
+    quantity and every trained model reads such rows only: preprocess's fits, the split's labels,
+    augment, the GAN and the recommenders of evaluate.
+
+    Example:
+        ``events.where(is_training())`` on rows that carry their ``split``.
+    """
+    return F.col("split") == TRAIN
+
+
+def training_rows(events: DataFrame, splits: DataFrame) -> DataFrame:
+    """The leakage rule for rows without a ``split`` column: the rows of ``events`` whose ``event_id``
+    ``splits`` (silver/split) assigns to training.
+
+    Example:
+        ``training_rows(lake.read(SILVER_EVENTS), lake.read(SILVER_SPLIT))``
+    """
+    return events.join(splits.where(is_training()).select("event_id"), "event_id", "left_semi")
 
 
 def cutoff_day(events: DataFrame, cfg: SplitConfig) -> datetime:

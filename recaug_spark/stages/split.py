@@ -52,7 +52,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         lake.read(SILVER_SPLIT)
         if work.start is not None
         else assigned.select("split", "event_id", "user_id", "item_id")
-    ).where(F.col("split") == split.TRAIN)
+    ).where(split.is_training())
     # The split's identity: the config and the training rows' content (not a Delta version number, which
     # a crashed and resumed run, or an incremental one, would not share with an uninterrupted full run).
     digest = train.agg(F.bit_xor(F.xxhash64("event_id"))).first()[0] or 0

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from recaug_spark.config import ImputeSpec, NormalizeSpec, PreprocessConfig, TimeRangeRule
+from recaug_spark.prep.pipeline import context_days
 from recaug_spark.prep.split import quantile_day
-from recaug_spark.stages.preprocess import context_days
 
 
 def test_normalized_column_names() -> None:
