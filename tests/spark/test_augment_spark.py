@@ -10,11 +10,10 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from recaug_spark.augment import frames, numeric, sequence, similar
+from recaug_spark.augment import apply, frames, numeric, sequence, similar
 from recaug_spark.augment import spark as aug
 from recaug_spark.config import AugmentConfig
 from recaug_spark.rng import Draws
-from recaug_spark.stages import augment as augment_stage
 
 SEED = 11
 
@@ -222,7 +221,7 @@ def test_slide_window_and_subset_split_through_the_stage_equal_the_pure_kernels(
         "max_history": 30, "short_max": 3,
         "ops": [{"op": "slide_window", "length": 5, "stride": 4, "copies": 3}, {"op": "subset_split", "dropout": 0.5}],
     })  # fmt: skip
-    out = augment_stage.augment(spark, train, conf, seed=SEED).toPandas()
+    out = apply.augment(spark, train, conf, seed=SEED).toPandas()
     local = keyed.toPandas().sort_values(["user_id", "ts", "event_id"])
     recent = local.groupby("user_id").tail(30)
     windows = out[out.aug_ops.map(lambda ops: list(ops) == ["0:slide_window(p=1.0, copies=3, length=5, stride=4)"])]
