@@ -1,0 +1,226 @@
+"""The variant x model evaluation: recommenders trained on real vs augmented data, scored per segment.
+
+For every variant of ``evaluate.variants`` (real, real+augmented, real+synthetic, real+both, and
+SASRec's real+contrastive), plus with ``evaluate.ablation`` one real+<op> per op of the augment run, and
+every model of ``evaluate.models`` (popularity, item-kNN, ALS in Spark; SASRec in torch, trained on the
+driver and scored on the executors, recommend/sasrec/), trains on the training split (the leakage
+rule, prep/split.py) and ranks the full catalogue for every test user (seen items left out), then
+scores the lists against the users' test items (recommend/ranking.py) per segment (all, warm, cold,
+short-history users, cold items). Means come with a Poisson-bootstrap interval over users; every
+other variant is compared with ``real`` on the same users (difference, interval, relative lift,
+p-value). The result is one row per (variant, model, segment, metric, k) for gold/eval_metrics, plus
+catalogue coverage, and the report's metadata; SASRec's models go to models/seqrec/<run id>-<variant>/.
+A variant whose input table has no run is left out and named in the report.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as F
+
+from recaug_spark.config import RecaugConfig
+from recaug_spark.lake import Lake
+from recaug_spark.prep import split
+from recaug_spark.prep.stats import union_by_name
+from recaug_spark.recommend import evaluate as ev
+from recaug_spark.recommend import ranking
+from recaug_spark.recommend.sasrec import score as sasrec
+from recaug_spark.schema import GOLD_AUGMENTED, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.session import ml_storage_level, storage_level
+
+log = logging.getLogger(__name__)
+
+EXTRA = {
+    "augmented": (GOLD_AUGMENTED, "aug_run_id", "augment_run"),
+    "synthetic": (GOLD_SYNTHETIC, "gen_run_id", "generate_run"),
+}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation: the gold/eval_metrics rows, the report's metadata, the variants evaluated, those
+    skipped (no run of their input) and the number of test users left without relevant items."""
+
+    rows: list[Row]
+    meta: dict[str, Any]
+    variants: list[str]
+    skipped: list[str]
+    excluded: int
+
+
+def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str, inputs: dict[str, int]) -> Evaluation:
+    """Train, rank and score every (variant, model) and compare each variant with real.
+
+    Args:
+        spark: the session (SASRec trains on its driver).
+        cfg: the whole config (``evaluate``, feedback weights, run seed, storage levels).
+        lake: the lake holding silver/events, silver/split and the augmented and synthetic runs.
+        run_id: this run's id (metric rows, SASRec artifact versions, the report).
+        inputs: the Delta versions read, recorded in the report and the SASRec artifacts.
+
+    Returns:
+        The metric rows (means with intervals, differences against real, coverage) and the report's meta.
+
+    Example:
+        ``evaluate(spark, cfg, lake, run_id=ctx.run_id, inputs=lake.versions(INPUTS)).rows``
+    """
+    conf = cfg.evaluate
+    weights = dict(cfg.preprocess.feedback.weights)
+    splits = lake.read(SILVER_SPLIT)
+    real = split.training_rows(lake.read(SILVER_EVENTS), splits).select(
+        "event_id", "user_id", "item_id", "event_type", "ts", "session_id"
+    )
+    test = splits.where(F.col("split") == split.TEST)
+    extra, used_runs, skipped = _extra_inputs(lake, cfg)
+    variants = [v for v in conf.variants if all(n in extra for n in ev.NEEDS[v])]
+    frames, coverage_rows = [], []
+    level, als_level = storage_level(cfg.spark), ml_storage_level(cfg.spark)
+    try:
+        seen = real.select("user_id", "item_id").distinct().persist(level)
+        relevant = ev.relevant_sets(
+            test, seen, exclude_seen=conf.exclude_seen, short_max=conf.short_history_max
+        ).persist(level)
+        excluded = ev.test_users_without_relevant(test, relevant)
+        if conf.max_users is not None:
+            relevant = ev.sample_users(relevant, conf.max_users, seed=cfg.run.seed)
+            relevant = relevant.persist(level)
+        users = relevant.select("user_id").distinct()
+        scored_users = users.count()
+        most_seen = (
+            seen.join(users, "user_id", "left_semi").groupBy("user_id").count().agg(F.max("count")).first()[0] or 0
+        )
+        catalogue = seen.select("item_id").distinct().count()
+        depth = min(max(conf.ks) + int(most_seen), max(catalogue, 1))
+        ablations = ev.ablation_variants(extra["augmented"]) if conf.ablation and "augmented" in extra else {}
+        variants += list(ablations)
+        for variant in variants:
+            parts = ev.variant_inputs(variant, extra, ablations)
+            train = ev.variant_interactions(real, parts, conf, weights).persist(level)
+            for model in conf.models:
+                if variant in ev.SEQUENTIAL_ONLY and model not in ev.SEQUENTIAL_MODELS:
+                    continue
+                if variant in ablations and conf.ablation_models is not None and model not in conf.ablation_models:
+                    continue
+                if model == "sasrec":
+                    recs = sasrec.recommend(
+                        spark, real, parts, users, conf.sasrec, k=max(conf.ks),
+                        seed=cfg.run.seed, root=lake.root, version=_model_version(run_id, variant),
+                        info={"variant": variant, "inputs": inputs, "runs_used": used_runs},
+                        contrastive=variant == "real+contrastive",
+                    )  # fmt: skip
+                else:
+                    recs = ev.recommend(
+                        model, train, users, seen, conf, depth=depth, seed=cfg.run.seed, storage_level=als_level
+                    )
+                recs = recs.persist(level)
+                scored = ranking.per_user_metrics(
+                    recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=conf.ks, by=("segment",)
+                )
+                frames.append(scored.select(F.lit(variant).alias("variant"), F.lit(model).alias("model"), "*"))
+                coverage_rows += _coverage(recs, relevant, conf.ks, catalogue, variant=variant, model=model)
+            log.info("evaluate: %s trained and ranked", variant)
+        per_user = union_by_name(frames).persist(level)
+        names = ranking.metric_names(conf.ks)
+        summaries = ev.bootstrap(
+            per_user, names, variants, seed=cfg.run.seed, resamples=conf.bootstrap_resamples, confidence=conf.confidence
+        )
+    finally:
+        spark.catalog.clearCache()
+    rows = _rows(run_id, summaries, names, coverage_rows)
+    meta: dict[str, Any] = {
+        "run_id": run_id, "variants": variants, "skipped_variants": skipped, "models": list(conf.models),
+        "ks": list(conf.ks), "inputs": inputs,
+        "runs_used": used_runs, "test_users_without_relevant_items": excluded, "catalogue_items": catalogue,
+        "users_scored": scored_users, "max_users": conf.max_users,
+        "exclude_seen": conf.exclude_seen,
+        "weights": {"augmented": conf.augmented_weight, "synthetic": conf.synthetic_weight},
+        "bootstrap": {"resamples": conf.bootstrap_resamples, "confidence": conf.confidence, "method": "poisson"},
+    }  # fmt: skip
+    return Evaluation(rows=rows, meta=meta, variants=variants, skipped=skipped, excluded=excluded)
+
+
+def _model_version(run_id: str, variant: str) -> str:
+    """The SASRec artifact's version: the run and the variant (``20261202T...-real_augmented``)."""
+    return f"{run_id}-{variant.replace('+', '_').replace(':', '_')}"
+
+
+def _extra_inputs(lake: Lake, cfg: RecaugConfig) -> tuple[dict[str, DataFrame], dict[str, str], list[str]]:
+    """The augmented and synthetic rows of the chosen (or newest) run, when there is one."""
+    found: dict[str, DataFrame] = {}
+    runs: dict[str, str] = {}
+    for name, (table, column, key) in EXTRA.items():
+        if not lake.exists(table):
+            continue
+        wanted = getattr(cfg.evaluate, key)
+        rows = lake.read(table)
+        if wanted is None:
+            newest = (
+                rows.groupBy(column).agg(F.max("ingested_at").alias("at")).orderBy(F.desc("at"), F.desc(column)).first()
+            )
+            if newest is None:
+                continue
+            wanted = newest[column]
+        runs[name] = wanted
+        found[name] = rows.where(F.col(column) == wanted)
+        if name == "synthetic":  # the model version behind the synthetic rows, for the report
+            first = found[name].select("generator_version").first()
+            runs["generator_version"] = first[0] if first else "none"
+    skipped = [v for v in cfg.evaluate.variants if not all(n in found for n in ev.NEEDS[v])]
+    return found, runs, skipped
+
+
+def _coverage(
+    recs: DataFrame, relevant: DataFrame, ks: tuple[int, ...], catalogue: int, *, variant: str, model: str
+) -> list[dict[str, Any]]:
+    """Catalogue coverage@k per segment: distinct items in the top k of the segment's users / catalogue
+    (one job for every k)."""
+    mine = relevant.select("segment", "user_id").join(recs, "user_id")
+    ranked = mine.select("segment", F.posexplode("items").alias("pos", "item"))
+    counted = ranked.groupBy("segment").agg(
+        *[F.count_distinct(F.when(F.col("pos") < k, F.col("item"))).alias(f"c{k}") for k in ks]
+    )
+    return [
+        {"variant": variant, "model": model, "segment": r["segment"], "k": k, "value": r[f"c{k}"] / max(catalogue, 1)}
+        for r in counted.collect()
+        for k in ks
+    ]
+
+
+def _rows(run_id: str, summaries: dict[str, Any], names: list[str], coverage: list[dict[str, Any]]) -> list[Row]:
+    out = []
+    for key, results in sorted(summaries.items()):
+        variant, model, segment, against = key.split("|")
+        if against:
+            continue
+        diffs = summaries.get("|".join([variant, model, segment, ev.REAL])) if variant != ev.REAL else None
+        for i, name in enumerate(names):
+            metric, _, k = name.partition("@")
+            own = results[i]
+            diff = diffs[i] if diffs else None
+            out.append(
+                Row(
+                    run_id=run_id, variant=variant, model=model, segment=segment, metric=metric,
+                    k=int(k) if k else None, value=own.difference, ci_low=own.ci_low, ci_high=own.ci_high,
+                    difference=diff.difference if diff else None, diff_ci_low=diff.ci_low if diff else None,
+                    diff_ci_high=diff.ci_high if diff else None, lift=_finite(diff.relative_lift) if diff else None,
+                    p_value=diff.p_value if diff else None, n_users=own.n_users,
+                )
+            )  # fmt: skip
+    for c in coverage:
+        out.append(
+            Row(
+                run_id=run_id, variant=c["variant"], model=c["model"], segment=c["segment"], metric="coverage",
+                k=c["k"], value=c["value"], ci_low=None, ci_high=None, difference=None, diff_ci_low=None,
+                diff_ci_high=None, lift=None, p_value=None, n_users=0,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
