@@ -24,9 +24,10 @@ from recaug_spark.recommend import ranking
 from recaug_spark.recommend.bootstrap import paired_bootstrap, poisson_partial_sums
 from recaug_spark.recommend.sasrec import score as sasrec
 from recaug_spark.runs import latest
-from recaug_spark.schema import GOLD_EVAL, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.schema import GOLD_AUGMENTED, GOLD_EVAL, SILVER_EVENTS, SILVER_SPLIT
 from recaug_spark.sources.synthetic_shop import ShopSpec, events_of_chunk
 from tests.conftest import DEMO_EVENTS, test_config
+from tests.digests import assert_recorded, table_digests
 
 KS = (1, 3, 5)
 
@@ -208,6 +209,17 @@ def evaluated(
     execute("augment", cfg, spark, run_id="aug-e")
     execute("evaluate", cfg, spark, run_id="ev-1")
     return Lake(spark, str(root)), root / "reports" / "ev-1"
+
+
+def test_evaluate_writes_the_metrics_recorded_before_the_redesign(
+    evaluated: tuple[Lake, Path], spark: SparkSession, tmp_path: Path
+) -> None:
+    """Behaviour unchanged (issue 20): every model and variant (SASRec, contrastive and the ablation
+    included) gives the metrics and augmented rows recorded at commit f19540d."""
+    lake, _ = evaluated
+    root = Path(str(lake.root).removeprefix("file:"))
+    found = table_digests(spark, root, [GOLD_EVAL, GOLD_AUGMENTED])
+    assert_recorded("evaluated", found, tmp_path / "digests.json")
 
 
 def test_evaluate_writes_metrics_that_equal_the_report(evaluated: tuple[Lake, Path]) -> None:

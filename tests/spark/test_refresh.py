@@ -23,6 +23,7 @@ from recaug_spark.pipeline import execute
 from recaug_spark.runs import SKIPPED, SUCCEEDED, latest
 from recaug_spark.schema import LAKE_TABLES, LOCKS, PIPELINE_RUNS
 from tests.conftest import FAST_DOWNSTREAM, REFRESH_FAST, test_config
+from tests.digests import assert_recorded, table_digests
 from tests.helpers import PURCHASE_LOG, assert_same_rows
 
 DATA_TABLES = [t for t in LAKE_TABLES if t not in (PIPELINE_RUNS, LOCKS)]
@@ -46,6 +47,14 @@ def assert_same_tables(spark: SparkSession, got: Path, expected: Path, *, places
 def _statuses(spark: SparkSession, root: Path, run_id: str) -> dict[str, str]:
     rows = latest(Lake(spark, str(root))).where(f"run_id = '{run_id}' AND stage != 'refresh'").collect()
     return {r.stage: r.status for r in rows}
+
+
+def test_the_reference_refresh_writes_the_tables_recorded_before_the_redesign(
+    reference_refresh: Path, spark: SparkSession, tmp_path: Path
+) -> None:
+    """Behaviour unchanged (issue 20): every data table of the reference shop after a refresh has the
+    digest recorded at commit f19540d, before the stages were rebuilt."""
+    assert_recorded("reference_refresh", table_digests(spark, reference_refresh), tmp_path / "digests.json")
 
 
 def test_a_second_refresh_skips_every_stage_and_changes_no_table(
