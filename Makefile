@@ -31,6 +31,10 @@ format:
 	@$(VENV)/bin/ruff format recaug_spark jobs tests
 	@$(VENV)/bin/ruff check --fix recaug_spark jobs tests
 
+.PHONY: docs
+docs:  ## docs/configuration.md from the config models' field descriptions and defaults
+	@$(PY) -m recaug_spark.config.docs
+
 bench: setup  ## benchmarks under tests/benchmarks (BENCH=<name>, QUICK=1 for the quick variants)
 	@$(PY) -m tests.benchmarks.run $(if $(BENCH),--only $(BENCH)) $(if $(QUICK),--quick)
 
