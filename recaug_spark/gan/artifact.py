@@ -6,7 +6,8 @@
   ``torch.load(..., weights_only=True)`` (tensors only, no pickled code);
 * ``metadata.json``: the format, the version, the architecture, the transformer's parameters (mixture
   modes, category levels and shares: summaries, never rows), the column schema, the training metadata
-  (input Delta versions, config hash, epochs, probe history) and the SHA-256 of ``generator.pt``.
+  (input Delta versions, config hash, epochs, probe history) and the SHA-256 of ``generator.pt``. The
+  architecture and the transformer are frozen dataclasses written and read by gan/codec.py.
 
 The metadata is written last, so a directory without it is an unfinished write and is ignored. Loading
 checks the format, the version, the weights' digest, that the transformer's width matches the
@@ -17,13 +18,14 @@ architecture and that the weights fit the network: a tampered or mismatched arti
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from recaug_spark import tensors
 from recaug_spark.errors import ArtifactError
+from recaug_spark.gan.codec import from_json, to_json
 from recaug_spark.gan.model import Architecture, Generator
 from recaug_spark.gan.transform import DataTransformer
 
@@ -54,7 +56,7 @@ class GeneratorArtifact:
 
     def files(self) -> dict[str, bytes]:
         """The artifact's files by name (weights first: metadata is written last)."""
-        fields = {"architecture": asdict(self.architecture), "transformer": self.transformer.to_dict(), **self.info}
+        fields = {"architecture": to_json(self.architecture), "transformer": to_json(self.transformer), **self.info}
         meta = tensors.metadata_bytes(self.weights, format=FORMAT, version=self.version, fields=fields)
         return {WEIGHTS: self.weights, METADATA: meta}
 
@@ -63,10 +65,8 @@ class GeneratorArtifact:
         """Rebuild and verify an artifact from its files (``where`` names it in errors)."""
         meta = tensors.verified_metadata(files, weights=WEIGHTS, where=f"generator {where}", format=FORMAT, fix=_FIX)
         try:
-            arch = Architecture(
-                **{**meta["architecture"], "generator_dims": tuple(meta["architecture"]["generator_dims"])}
-            )
-            transformer = DataTransformer.from_dict(meta["transformer"])
+            arch = from_json(Architecture, meta["architecture"], what="architecture")
+            transformer = from_json(DataTransformer, meta["transformer"], what="transformer")
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{where}/{METADATA}: bad architecture or transformer ({exc})") from exc
         if transformer.output_dim != arch.data_dim:

@@ -1,61 +1,36 @@
-"""Synthesis on the executors: a broadcast generator, one seeded batch per id of ``spark.range``.
+"""Synthetic events from a trained generator, one batch at a time: a pure function of (artifact, plan, batch).
 
-The driver broadcasts the artifact's bytes and a small :class:`Plan` (bounded lookups: candidate users
-and items per level, training dates per weekday). ``spark.range(n_batches)`` is mapped with
-``mapInPandas``; each Python worker rebuilds the generator once from the bytes (verifying them) and
-keeps it in a small locked cache keyed by the weights' digest, with torch's threads capped to the
-task's cores. Batch ``b`` draws everything (noise, conditions, users, items, minutes) from generators
-seeded by (run seed, version, b), so its rows do not depend on how batches are spread over tasks:
-the table is the same on 1 or 3 partitions, local or on a cluster.
+A :class:`Plan` holds what a batch needs besides the generator: bounded lookups the stage computes in
+Spark (candidate users and items per level, training dates per weekday). Batch ``b`` draws everything
+(noise, conditions, users, items, minutes) from generators seeded by (run seed, version, b), so its
+rows do not depend on where it runs or what ran before: the table is the same on 1 or 3 partitions,
+local or on a cluster. gan/spark.py runs the batches on the executors. Pure numpy/pandas/torch: no Spark.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
-from pyspark import TaskContext
-from pyspark.broadcast import Broadcast
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import types as T
 
-from recaug_spark import tensors
 from recaug_spark.augment.rng import stream_id
 from recaug_spark.gan.artifact import GeneratorArtifact
+from recaug_spark.gan.columns import NULL_LEVEL
 from recaug_spark.gan.sample import ConditionLayout, flat_spans, generate_rows
-from recaug_spark.gan.transform import NULL_LEVEL
 
 MICROS_PER_DAY = 86_400_000_000
 MICROS_PER_HOUR = 3_600_000_000
 
-# What mapInPandas returns (plus one string column per other GAN column, see batch_schema); stage
-# generate adds the audit and lineage columns.
-BATCH_FIELDS = (
-    T.StructField("event_id", T.StringType(), False),
-    T.StructField("user_id", T.StringType(), False),
-    T.StructField("item_id", T.StringType(), True),
-    T.StructField("event_type", T.StringType(), True),
-    T.StructField("ts_us", T.LongType(), False),
-    T.StructField("quantity", T.DoubleType(), True),
-    T.StructField("price", T.DoubleType(), True),
-    T.StructField("gen_batch", T.LongType(), False),
-)
 CANONICAL = ("event_type", "price", "quantity")  # GAN columns written to their canonical column
 
 
 def extra_columns(columns: Sequence[str]) -> list[str]:
     """The GAN columns without a canonical column of their own (kept as strings in ``attrs``)."""
     return [c for c in columns if c not in CANONICAL]
-
-
-def batch_schema(columns: Sequence[str]) -> T.StructType:
-    """What a batch returns: the canonical fields, then ``gan_<i>`` for the i-th extra column."""
-    extra = [T.StructField(f"gan_{i}", T.StringType(), True) for i in range(len(extra_columns(columns)))]
-    return T.StructType([*BATCH_FIELDS, *extra])
 
 
 @dataclass(frozen=True)
@@ -108,20 +83,6 @@ class Plan:
         return -(-self.rows // self.batch_rows)
 
 
-_CACHE = tensors.WorkerCache()
-
-
-def cached_generator(digest: str, files: Mapping[str, bytes]) -> tuple[GeneratorArtifact, torch.nn.Module]:
-    """This worker's generator for ``digest`` (built from ``files`` on first use). A module-level
-    function, so the tasks' closures refer to the cache by name instead of pickling it."""
-
-    def build() -> tuple[GeneratorArtifact, torch.nn.Module]:
-        artifact = GeneratorArtifact.from_files(files, where=f"broadcast generator {digest[:12]}")
-        return artifact, artifact.generator()
-
-    return _CACHE.get(digest, build)
-
-
 def batch_seed(seed: int, version: str, batch: int) -> int:
     """A 63-bit seed for batch ``batch`` of a run (stable across processes).
 
@@ -133,7 +94,11 @@ def batch_seed(seed: int, version: str, batch: int) -> int:
 
 
 def synthesize_batch(artifact: GeneratorArtifact, generator: torch.nn.Module, plan: Plan, batch: int) -> pd.DataFrame:
-    """The rows of batch ``batch`` (BATCH_SCHEMA columns), a pure function of (artifact, plan, batch)."""
+    """The rows of batch ``batch``, a pure function of (artifact, plan, batch).
+
+    Columns: event_id, user_id, item_id, event_type, ts_us, quantity, price, gen_batch, then ``gan_<i>``
+    (text) for the i-th of :func:`extra_columns` (gan/spark.py's ``batch_schema`` gives their types).
+    """
     n = min(plan.batch_rows, plan.rows - batch * plan.batch_rows)
     seed = batch_seed(plan.seed, plan.version, batch)
     rng = np.random.default_rng(seed)
@@ -230,23 +195,9 @@ def _timestamps(decoded: pd.DataFrame, plan: Plan, u_day: np.ndarray, u_minute: 
     return day * MICROS_PER_DAY + hour * MICROS_PER_HOUR + within
 
 
-def synthesize(spark: SparkSession, files: Broadcast[dict[str, bytes]], plan: Plan, *, partitions: int) -> DataFrame:
-    """``spark.range(batches)`` mapped to synthetic rows on the executors (BATCH_SCHEMA)."""
-
-    def batches(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        artifact, generator = cached_generator(plan.digest, files.value)
-        context = TaskContext.get()
-        torch.set_num_threads(max(1, context.cpus() if context is not None else 1))
-        for frame in frames:
-            for batch in frame["id"].tolist():
-                yield synthesize_batch(artifact, generator, plan, int(batch))
-
-    schema = batch_schema(plan.columns)
-    return spark.range(0, plan.batches, 1, numPartitions=partitions).mapInPandas(batches, schema)
-
-
 def digest_of(files: Mapping[str, bytes]) -> str:
-    """The cache key of an artifact: a digest of all its files."""
+    """An artifact's key (``Plan.digest``): a digest of all its files, so the executors never reuse a
+    generator cached for other bytes."""
     h = hashlib.sha256()
     for name in sorted(files):
         h.update(name.encode() + b"\0" + files[name])

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from recaug_spark.gan.transform import SpanInfo
+from recaug_spark.gan.columns import SpanInfo
 
 
 @dataclass(frozen=True)

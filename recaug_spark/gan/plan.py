@@ -20,7 +20,8 @@ from recaug_spark.errors import ConfigError, InputError
 from recaug_spark.gan import generate as gen
 from recaug_spark.gan import table as gan_table
 from recaug_spark.gan.artifact import GeneratorArtifact
-from recaug_spark.gan.transform import NULL_LEVEL, OTHER_LEVEL, DataTransformer
+from recaug_spark.gan.columns import NULL_LEVEL, OTHER_LEVEL
+from recaug_spark.gan.transform import DataTransformer
 from recaug_spark.lake import Lake
 from recaug_spark.prep import split
 from recaug_spark.schema import BRONZE_USERS, SILVER_SPLIT

@@ -17,8 +17,9 @@ from recaug_spark.config import GanConfig, GenerateConfig
 from recaug_spark.errors import InputError
 from recaug_spark.gan import table as gan_table
 from recaug_spark.gan.artifact import GeneratorArtifact
+from recaug_spark.gan.columns import OTHER_LEVEL
 from recaug_spark.gan.synthetic import synthetic_sample
-from recaug_spark.gan.transform import OTHER_LEVEL, DataTransformer
+from recaug_spark.gan.transform import DataTransformer
 from recaug_spark.lake import Lake
 from recaug_spark.quality.fidelity import fidelity
 from recaug_spark.quality.privacy import privacy

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from recaug_spark.gan.columns import SpanInfo
 from recaug_spark.gan.model import Generator, activate
-from recaug_spark.gan.transform import DataTransformer, SpanInfo
+from recaug_spark.gan.transform import DataTransformer
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """gold/synthetic_events rows: a generator's output checked against ``generate.constraints`` and mapped
 to canonical columns (and a bounded sample of them read back as the GAN's columns).
 
-The artifact's bytes are broadcast and ``spark.range(batches)`` is mapped to rows (gan/generate.py), so
+The artifact's bytes are broadcast and ``spark.range(batches)`` is mapped to rows (gan/spark.py), so
 the output is the same on any partitioning. ``event_type``, ``price`` and ``quantity`` come from the
 generator, ``ts`` from its hour and weekday (a training date with that weekday, a random minute),
 items and users from the plan (gan/plan.py); a new user gets an id ``syn:...`` (``generate.users:
@@ -23,6 +23,7 @@ from recaug_spark.gan import generate as gen
 from recaug_spark.gan import table as gan_table
 from recaug_spark.gan.artifact import GeneratorArtifact
 from recaug_spark.gan.plan import make_plan
+from recaug_spark.gan.spark import synthesize
 from recaug_spark.lake import Lake
 from recaug_spark.runs import RunContext
 from recaug_spark.schema import GOLD_SYNTHETIC
@@ -60,7 +61,7 @@ def synthetic_rows(
     """
     plan = make_plan(lake, view, artifact, conf, version=version, digest=gen.digest_of(files), seed=seed)
     partitions = conf.partitions or spark.sparkContext.defaultParallelism
-    rows = gen.synthesize(spark, spark.sparkContext.broadcast(files), plan, partitions=min(partitions, plan.batches))
+    rows = synthesize(spark, spark.sparkContext.broadcast(files), plan, partitions=min(partitions, plan.batches))
     checked = rows.withColumn("_ok", constraint(conf))
     offered, kept = Observation("generated"), Observation("kept")
     count = F.count(F.lit(1)).alias("rows")

@@ -28,6 +28,7 @@ from recaug_spark.gan import generate as gen
 from recaug_spark.gan.artifact import GeneratorArtifact
 from recaug_spark.gan.model import Architecture, Generator
 from recaug_spark.gan.sample import ConditionLayout, flat_spans, generate_rows
+from recaug_spark.gan.spark import synthesize
 from recaug_spark.gan.transform import DataTransformer
 from recaug_spark.session import build_session
 
@@ -94,11 +95,10 @@ def run(*, quick: bool) -> dict[str, Any]:
     cfg = load_config([], list(SETTINGS))
     spark = build_session(cfg.spark, app_name="bench-generate")
     broadcast = spark.sparkContext.broadcast(files)
-    gen.synthesize(spark, broadcast, make_plan(artifact, files, 2 * BATCH_ROWS), partitions=2).write.format(
-        "noop"
-    ).mode("overwrite").save()  # warm-up: Python workers started, generator cached
+    warm_up = synthesize(spark, broadcast, make_plan(artifact, files, 2 * BATCH_ROWS), partitions=2)
+    warm_up.write.format("noop").mode("overwrite").save()  # Python workers started, generator cached
     started = time.perf_counter()
-    gen.synthesize(spark, broadcast, plan, partitions=2).write.format("noop").mode("overwrite").save()
+    synthesize(spark, broadcast, plan, partitions=2).write.format("noop").mode("overwrite").save()
     spark_seconds = time.perf_counter() - started
 
     torch.set_num_threads(1)

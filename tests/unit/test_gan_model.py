@@ -13,10 +13,11 @@ import torch
 from recaug_spark.config import GanModelConfig, GanTrainConfig
 from recaug_spark.errors import ArtifactError
 from recaug_spark.gan.artifact import METADATA, WEIGHTS, GeneratorArtifact
+from recaug_spark.gan.columns import SpanInfo
 from recaug_spark.gan.model import Architecture, Critic, Generator, activate, gradient_penalty, gumbel_softmax
 from recaug_spark.gan.sample import ConditionLayout, RealRowIndex, flat_spans, generate_rows
 from recaug_spark.gan.train import train
-from recaug_spark.gan.transform import DataTransformer, SpanInfo
+from recaug_spark.gan.transform import DataTransformer
 from recaug_spark.quality.fidelity import fidelity
 
 CJ = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "completejourney" / "transactions_sample.csv"

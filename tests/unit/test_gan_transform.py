@@ -15,14 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from recaug_spark.gan.transform import (
-    NULL_LEVEL,
-    OTHER_LEVEL,
-    CategoricalColumn,
-    ContinuousColumn,
-    DataTransformer,
-    SpanInfo,
-)
+from recaug_spark.gan.columns import NULL_LEVEL, OTHER_LEVEL, CategoricalColumn, ContinuousColumn, SpanInfo
+from recaug_spark.gan.transform import DataTransformer
 
 CJ_SAMPLE = (
     Path(__file__).resolve().parents[2].parent / "shared" / "data" / "completejourney" / "transactions_sample.csv"
