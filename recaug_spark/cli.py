@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from recaug_spark import __version__
 from recaug_spark.config import REFRESH_ORDER, load_config
 from recaug_spark.errors import LockedError, RecaugError
-from recaug_spark.pipeline import STAGES, execute, require_built, stage_named
+from recaug_spark.pipeline import STAGES, execute
 from recaug_spark.session import build_session
 
 log = logging.getLogger("recaug_spark")
@@ -36,8 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"recaug-spark {__version__}")
     sub = parser.add_subparsers(dest="stage", metavar="<stage>", title="stages")
     for stage in STAGES:
-        built = "" if stage.module else f"  [not built yet: issue #{stage.issue}]"
-        p = sub.add_parser(stage.name, help=f"{stage.summary}{built}", description=stage.summary)
+        p = sub.add_parser(stage.name, help=stage.summary, description=stage.summary)
         p.add_argument(
             "--conf", action="append", default=[], metavar="FILE", help="YAML file merged after the defaults"
         )
@@ -97,7 +96,6 @@ def run_stage(stage_name: str, args: argparse.Namespace) -> int:
         if getattr(args, key, None):
             overrides.append(f"refresh.{key}={getattr(args, key)}")
     cfg = load_config(args.conf, overrides, lake_root=args.lake)
-    require_built(stage_named(stage_name))
     spark = build_session(cfg.spark, app_name=f"recaug-{stage_name}")
     result = execute(stage_name, cfg, spark, run_id=args.run_id)
     print(f"recaug {stage_name}: {result.status}: {result.message}".rstrip(": "))

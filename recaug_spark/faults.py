@@ -1,8 +1,9 @@
 """A crash hook for recovery tests: die just before or just after a chosen Delta commit.
 
 ``RECAUG_CRASH_AT=<stage>:<before|after>[:<n>]`` makes the process die at the ``n``-th (default 1st)
-Delta commit that stage makes (its registry rows included: commit 1 of every stage is its ``running``
-row in gold/pipeline_runs, the last one its ``succeeded`` row), just before the commit or just after
+Delta commit that stage makes (its registry rows included: commit 1 of a stage that runs is its
+``running`` row in gold/pipeline_runs, the last one its end row; a skipped stage commits only its
+``skipped`` row), just before the commit or just after
 it. The process is killed with SIGKILL, like a lost driver: no ``finally``, no failure recorded.
 ``RECAUG_CRASH_MODE=raise`` raises :class:`SimulatedCrash` instead, for tests that stay in one process
 (a BaseException, so no stage code catches it; the registry then shows the stage as failed rather
@@ -21,41 +22,48 @@ from typing import Literal
 log = logging.getLogger(__name__)
 
 ENV, MODE_ENV = "RECAUG_CRASH_AT", "RECAUG_CRASH_MODE"
-_current_stage: list[str] = []  # a stack: refresh runs the other stages inside itself
-_commits: Counter[str] = Counter()
 
 
 class SimulatedCrash(BaseException):
     """The crash hook fired in ``raise`` mode."""
 
 
-def entering(stage: str) -> None:
-    """``stage`` starts: commits from here on count as its own."""
-    _current_stage.append(stage)
-    _commits[stage] = 0
+class CrashHook:
+    """Counts each stage's commits and crashes at the one ``RECAUG_CRASH_AT`` names.
 
+    One per top-level run (the pipeline makes it and hands it to the Lake): a refresh runs the other
+    stages inside itself, so the stages form a stack and a commit counts for the innermost one.
+    """
 
-def leaving(stage: str) -> None:
-    """``stage`` ended (however it ended)."""
-    if _current_stage and _current_stage[-1] == stage:
-        _current_stage.pop()
+    def __init__(self) -> None:
+        self._stages: list[str] = []
+        self._commits: Counter[str] = Counter()
 
+    def entering(self, stage: str) -> None:
+        """``stage`` starts: commits from here on count as its own."""
+        self._stages.append(stage)
+        self._commits[stage] = 0
 
-def commit_point(moment: Literal["before", "after"], table: str) -> None:
-    """Called by lake.py around every Delta commit; crashes when ``RECAUG_CRASH_AT`` names this one."""
-    stage = _current_stage[-1] if _current_stage else "-"
-    if moment == "before":
-        _commits[stage] += 1
-    number = _commits[stage]
-    log.debug("commit point %s #%d (%s) %s", stage, number, table, moment)
-    spec = os.environ.get(ENV)
-    if not spec or _parse(spec) != (stage, moment, number):
-        return
-    message = f"{ENV}={spec}: crashing {moment} commit #{number} of {stage} ({table})"
-    log.error(message)
-    if os.environ.get(MODE_ENV) == "raise":
-        raise SimulatedCrash(message)
-    os.kill(os.getpid(), signal.SIGKILL)
+    def leaving(self, stage: str) -> None:
+        """``stage`` ended (however it ended)."""
+        if self._stages and self._stages[-1] == stage:
+            self._stages.pop()
+
+    def commit_point(self, moment: Literal["before", "after"], table: str) -> None:
+        """Called by the Lake around every Delta commit; crashes when ``RECAUG_CRASH_AT`` names this one."""
+        stage = self._stages[-1] if self._stages else "-"
+        if moment == "before":
+            self._commits[stage] += 1
+        number = self._commits[stage]
+        log.debug("commit point %s #%d (%s) %s", stage, number, table, moment)
+        spec = os.environ.get(ENV)
+        if not spec or _parse(spec) != (stage, moment, number):
+            return
+        message = f"{ENV}={spec}: crashing {moment} commit #{number} of {stage} ({table})"
+        log.error(message)
+        if os.environ.get(MODE_ENV) == "raise":
+            raise SimulatedCrash(message)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _parse(spec: str) -> tuple[str, str, int]:

@@ -116,7 +116,7 @@ def _new_keys_in_training(lake: Lake, table: str, entity: str, key: str, *, sinc
     """Whether a row of ``entity`` added or changed since version ``since`` belongs to a training event."""
     changed = _comparable(lake.read(entity))
     if since is not None:
-        old = lake.spark.read.format("delta").option("versionAsOf", since).load(lake.path(entity))
+        old = lake.read(entity, since)
         changed = changed.subtract(_comparable(old))
     training = lake.read(table).where(F.col("event_date") < F.lit(cutoff)).select(key)
     return not training.join(changed.select(key), key, "left_semi").isEmpty()

@@ -1,4 +1,4 @@
-"""The lake: table locations under ``lake.root`` and the only code that writes Delta tables.
+"""The lake: table locations under ``lake.root`` and the only code that reads and writes Delta tables.
 
 Every write is idempotent: rows are appended only when their deterministic key is not in the table
 yet (a row already present is never written twice), and rows that describe an entity (items, users,
@@ -8,7 +8,9 @@ every table's rows as they were.
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,13 +20,14 @@ from datetime import date
 
 from delta import exceptions as delta_errors
 from delta.tables import DeltaTable
-from py4j.protocol import Py4JError, Py4JJavaError
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from recaug_spark import faults
+from recaug_spark import storage
+from recaug_spark.faults import CrashHook
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +64,8 @@ def is_concurrent_modification(error: BaseException) -> bool:
     return any(f"io.delta.exceptions.{kind.__name__}" in text for kind in CONCURRENT_MODIFICATION)
 
 
-# Rows of small tables read through Lake.rows(), per table location: (version, rows). A process-wide
-# cache (stages make their own Lake objects); exact, since an entry is used only at the version it was read.
-_SMALL_TABLE_ROWS: dict[str, tuple[int, list[Row]]] = {}
-_SMALL_TABLE_LOCK = threading.Lock()
+# A commit file of the Delta log (PROTOCOL.md, "Delta Log Entries"): the version, zero-padded to 20 digits.
+COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 
 
 @dataclass(frozen=True)
@@ -89,15 +90,30 @@ class Lake:
     Args:
         spark: The active session (built by session.py).
         root: ``lake.root`` from the config, absolute or a URI (``s3a://...``).
+        crash_hook: called around every commit (the recovery tests' crash points); the pipeline passes
+            one per top-level run, shared by the stages a refresh runs.
 
     Example:
         >>> Lake.__new__(Lake)._join("/tmp/lake", "bronze/events")
         '/tmp/lake/bronze/events'
     """
 
-    def __init__(self, spark: SparkSession, root: str) -> None:
+    def __init__(self, spark: SparkSession, root: str, *, crash_hook: CrashHook | None = None) -> None:
         self.spark = spark
         self.root = root.rstrip("/")
+        self.crash_hook = crash_hook or CrashHook()
+        # Rows of small tables read through rows(), per table: (version, rows); exact, since an entry is
+        # used only at the version it was read. Shared by the stages that use this Lake (one refresh).
+        self._small_tables: dict[str, tuple[int, list[Row]]] = {}
+        self._small_tables_lock = threading.Lock()
+        self._pins: dict[str, int] = {}
+
+    def pinned(self, versions: Mapping[str, int]) -> Lake:
+        """This lake, with :meth:`read` of each table of ``versions`` at that version (a stage's snapshot
+        of its inputs); everything else (writes, the registry copy, the crash hook) shared."""
+        view = copy.copy(self)
+        view._pins = {**self._pins, **versions}
+        return view
 
     @staticmethod
     def _join(root: str, table: str) -> str:
@@ -108,31 +124,34 @@ class Lake:
         return self._join(self.root, table)
 
     def exists(self, table: str) -> bool:
-        """Whether ``table`` is a Delta table already."""
-        return DeltaTable.isDeltaTable(self.spark, self.path(table))
+        """Whether ``table`` is a Delta table already (it has a committed version)."""
+        return self.version(table) is not None
 
     def has_rows(self, table: str, column: str, value: str) -> bool:
         """Whether ``table`` exists and has a row whose ``column`` is ``value`` (e.g. a run's partition)."""
         return self.exists(table) and bool(self.read(table).where(F.col(column) == value).head(1))
 
-    def read(self, table: str) -> DataFrame:
-        """The current snapshot of ``table``."""
-        return self.spark.read.format("delta").load(self.path(table))
+    def read(self, table: str, version: int | None = None) -> DataFrame:
+        """``table`` at ``version`` (time travel), else at its pinned version (:meth:`pinned`), else now."""
+        reader = self.spark.read.format("delta")
+        version = self._pins.get(table) if version is None else version
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        return reader.load(self.path(table))
 
     def version(self, table: str) -> int | None:
         """The latest committed version of ``table``, or None when it does not exist.
 
-        Read from the snapshot that ``DeltaTable.forPath`` brings up to date (a log listing, no Spark
-        job); ``history(1)`` builds and collects a DataFrame, ten times slower, and the stages ask for
-        versions of every input on every run. History is the fallback where the JVM side differs.
+        The newest commit file in the table's ``_delta_log`` (the protocol names each commit by its
+        version): one directory listing, without a Spark job or a snapshot. ``history(1)`` builds and
+        collects a DataFrame, ten times slower, and the stages ask for the versions of every input and
+        output on every run. Temporary files of a commit in flight do not match the commit file name.
         """
-        if not self.exists(table):
-            return None
-        delta_table = DeltaTable.forPath(self.spark, self.path(table))
-        try:
-            return int(delta_table._jdt.deltaLog().unsafeVolatileSnapshot().version())
-        except Py4JError:
-            return int(delta_table.history(1).select("version").first()[0])
+        found = [int(m[1]) for m in map(COMMIT_FILE.match, storage.list_files(self.spark, self._log(table))) if m]
+        return max(found, default=None)
+
+    def _log(self, table: str) -> str:
+        return f"{self.path(table)}/_delta_log"
 
     def rows(self, table: str) -> list[Row]:
         """Every row of a small table (the run registry), read again only when another writer moved it.
@@ -144,14 +163,13 @@ class Lake:
         version = self.version(table)
         if version is None:
             return []
-        location = self.path(table)
-        with _SMALL_TABLE_LOCK:
-            cached = _SMALL_TABLE_ROWS.get(location)
+        with self._small_tables_lock:
+            cached = self._small_tables.get(table)
         if cached is not None and cached[0] == version:
             return cached[1]
-        rows = self.spark.read.format("delta").option("versionAsOf", version).load(location).collect()
-        with _SMALL_TABLE_LOCK:
-            _SMALL_TABLE_ROWS[location] = (version, rows)
+        rows = self.read(table, version).collect()
+        with self._small_tables_lock:
+            self._small_tables[table] = (version, rows)
         return rows
 
     def versions(self, tables: Sequence[str]) -> dict[str, int]:
@@ -168,7 +186,7 @@ class Lake:
         if partition_by:
             builder = builder.partitionedBy(*partition_by)
         try:
-            with committing(table):
+            with self.committing(table):
                 return builder.execute()
         except Exception as error:
             # Two writers creating it at once: the other one's table will do. Delta reports the race as
@@ -222,7 +240,7 @@ class Lake:
             new = unique.join(self.read(table).select(*columns), columns, "left_anti")
             new = new.repartition(*partition_by) if partition_by else new
         new = new.select(*[F.lit(constants[c]).alias(c) if c in constants else c for c in schema.fieldNames()])
-        with committing(table):
+        with self.committing(table):
             new.observe(inserted, count).write.format("delta").mode("append").save(self.path(table))
         return InsertCounts(distinct=int(distinct.get["rows"]), inserted=int(inserted.get["rows"]))
 
@@ -232,7 +250,7 @@ class Lake:
         writer = rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
         if partition_by:
             writer = writer.partitionBy(*partition_by)
-        with committing(table):
+        with self.committing(table):
             writer.save(self.path(table))
 
     def replace_where(self, table: str, rows: DataFrame, condition: str, *, merge_schema: bool = False) -> int:
@@ -241,13 +259,13 @@ class Lake:
         newest dates, or one run's partition) of a table whose other rows stay valid. ``merge_schema``
         lets ``rows`` add columns."""
         writer = rows.write.format("delta").mode("overwrite").option("replaceWhere", condition)
-        with committing(table):
+        with self.committing(table):
             writer.option("mergeSchema", str(merge_schema).lower()).save(self.path(table))
         return self.last_written_rows(table)
 
     def delete(self, table: str, condition: str | Column) -> None:
         """Delete the rows of ``table`` matching ``condition`` (SQL or a Column)."""
-        with committing(table):
+        with self.committing(table):
             DeltaTable.forPath(self.spark, self.path(table)).delete(condition)
 
     def delete_where(self, table: str, condition: str | Column) -> int:
@@ -263,6 +281,53 @@ class Lake:
         if not old:
             return 0
         return self.delete_where(table, F.col(run_column).isin(old))
+
+    def update(self, table: str, condition: Column, assignments: Mapping[str, Column]) -> None:
+        """Set ``assignments`` (column -> value) on the rows of ``table`` matching ``condition``."""
+        with self.committing(table):
+            DeltaTable.forPath(self.spark, self.path(table)).update(condition, dict(assignments))
+
+    def insert_or_replace(self, table: str, row: DataFrame, *, key: str, replace_when: Column | None) -> None:
+        """One MERGE on ``key``: insert ``row`` when its key is absent; replace the row there only when
+        ``replace_when`` (over ``t.`` the table's row) holds, and never when it is None. Delta lets exactly
+        one of two racing MERGEs commit: the loser gets a concurrent-modification error."""
+        target = DeltaTable.forPath(self.spark, self.path(table)).alias("t")
+        merge = target.merge(row.alias("s"), f"t.`{key}` = s.`{key}`")
+        if replace_when is not None:
+            merge = merge.whenMatchedUpdateAll(condition=replace_when)
+        with self.committing(table):
+            merge.whenNotMatchedInsertAll().execute()
+
+    def optimize(self, table: str, *, zorder_by: Sequence[str] = ()) -> dict[str, int]:
+        """OPTIMIZE ``table`` (compaction, or Z-ORDER by ``zorder_by``); Delta's metrics of the commit."""
+        builder = DeltaTable.forPath(self.spark, self.path(table)).optimize()
+        with self.committing(table):
+            result = (builder.executeZOrderBy(*zorder_by) if zorder_by else builder.executeCompaction()).first()
+        metrics = result["metrics"].asDict() if result is not None else {}
+        return {name: value for name, value in metrics.items() if isinstance(value, int)}
+
+    def properties(self, table: str) -> dict[str, str]:
+        """The table's properties (``TBLPROPERTIES``)."""
+        detail = DeltaTable.forPath(self.spark, self.path(table)).detail().first()
+        return dict(detail["properties"] or {}) if detail is not None else {}
+
+    def set_property(self, table: str, name: str, value: str) -> None:
+        """Set one table property (a metadata commit)."""
+        with self.committing(table):
+            self.spark.sql(f"ALTER TABLE delta.`{self.path(table)}` SET TBLPROPERTIES ('{name}' = '{value}')")
+
+    def vacuum(self, table: str, *, retention_hours: float | None = None) -> int:
+        """VACUUM ``table``: delete the files no version within the retention needs; the files deleted.
+
+        ``retention_hours`` None: the table's ``delta.deletedFileRetentionDuration`` (Delta honours a
+        retention argument other than 0 only through that property).
+        """
+        delta = DeltaTable.forPath(self.spark, self.path(table))
+        delta.vacuum(retention_hours) if retention_hours is not None else delta.vacuum()
+        for entry in delta.history(2).collect():
+            if entry["operation"] == "VACUUM END":
+                return int((entry["operationMetrics"] or {}).get("numDeletedFiles", 0))
+        return 0
 
     def _last_metric(self, table: str, name: str) -> int:
         """One operation metric of the latest commit of ``table`` (0 when absent)."""
@@ -280,11 +345,7 @@ class Lake:
         new rows. None when the old version cannot be read any more (e.g. vacuumed).
         """
         try:
-            before = (
-                (self.spark.read.format("delta").option("versionAsOf", since_version).load(self.path(table)))
-                .groupBy(column)
-                .agg(F.count(F.lit(1)).alias("_before"))
-            )
+            before = self.read(table, since_version).groupBy(column).agg(F.count(F.lit(1)).alias("_before"))
             now = self.read(table).groupBy(column).agg(F.count(F.lit(1)).alias("_now"))
             differ = now.join(before, column, "full_outer").where(~F.col("_now").eqNullSafe(F.col("_before")))
             return sorted(row[column] for row in differ.select(column).collect())
@@ -299,15 +360,15 @@ class Lake:
         committed in between), the appended rows are added to that copy instead of reading it again.
         """
         self.ensure(table, schema)
-        location, rows = self.path(table), rows.select(*schema.fieldNames())
-        with _SMALL_TABLE_LOCK:
-            cached = _SMALL_TABLE_ROWS.get(location)
-        with committing(table):
-            rows.write.format("delta").mode("append").save(location)
+        rows = rows.select(*schema.fieldNames())
+        with self._small_tables_lock:
+            cached = self._small_tables.get(table)
+        with self.committing(table):
+            rows.write.format("delta").mode("append").save(self.path(table))
         if cached is not None and self.version(table) == cached[0] + 1:
-            with _SMALL_TABLE_LOCK:
-                if _SMALL_TABLE_ROWS.get(location) is cached:
-                    _SMALL_TABLE_ROWS[location] = (cached[0] + 1, [*cached[1], *rows.collect()])
+            with self._small_tables_lock:
+                if self._small_tables.get(table) is cached:
+                    self._small_tables[table] = (cached[0] + 1, [*cached[1], *rows.collect()])
 
     def upsert(
         self,
@@ -327,7 +388,7 @@ class Lake:
         target = self.ensure(table, schema, partition_by)
         match = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
         changed = " OR ".join(_differs(c, schema[c].dataType) for c in compare)
-        with committing(table):
+        with self.committing(table):
             metrics = (
                 target.alias("t")
                 .merge(rows.select(*schema.fieldNames()).alias("s"), match)
@@ -337,6 +398,13 @@ class Lake:
             )
         return self._counts(metrics)
 
+    @contextmanager
+    def committing(self, table: str) -> Iterator[None]:
+        """Marks one Delta commit of ``table``: the crash hook's points just before and just after it."""
+        self.crash_hook.commit_point("before", table)
+        yield
+        self.crash_hook.commit_point("after", table)
+
     @staticmethod
     def _counts(metrics: DataFrame) -> MergeCounts:
         row = metrics.first()
@@ -344,14 +412,6 @@ class Lake:
             return MergeCounts(0, 0)
         values = row.asDict()
         return MergeCounts(int(values.get("num_inserted_rows", 0)), int(values.get("num_updated_rows", 0)))
-
-
-@contextmanager
-def committing(table: str) -> Iterator[None]:
-    """Marks one Delta commit of ``table``: the crash hook's points just before and just after it."""
-    faults.commit_point("before", table)
-    yield
-    faults.commit_point("after", table)
 
 
 def _differs(column: str, data_type: T.DataType) -> str:

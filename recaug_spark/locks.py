@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from delta.tables import DeltaTable
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 
@@ -62,9 +61,8 @@ class LeaseLock:
 
     def renew(self) -> bool:
         """Move ``heartbeat_at`` to now; False when the row is no longer ours."""
-        table = DeltaTable.forPath(self.lake.spark, self.lake.path(LOCKS))
         mine = (F.col("lock_key") == self.key) & (F.col("token") == self.token)
-        table.update(mine, {"heartbeat_at": F.current_timestamp(), "beats": F.col("beats") + 1})
+        self.lake.update(LOCKS, mine, {"heartbeat_at": F.current_timestamp(), "beats": F.col("beats") + 1})
         return self.lake.read(LOCKS).where(mine).count() == 1
 
     def release(self) -> None:
@@ -159,12 +157,11 @@ def _try_take(lake: Lake, key: str, owner: str, token: str, holder: Row | None) 
              acquired_at=now, heartbeat_at=now, beats=0)],
         LOCKS_SCHEMA,
     )  # fmt: skip
-    merge = DeltaTable.forPath(spark, lake.path(LOCKS)).alias("t").merge(mine.alias("s"), "t.lock_key = s.lock_key")
+    same = None
     if holder is not None:
         same = (F.col("t.token") == F.lit(holder.token)) & (F.col("t.beats") == F.lit(holder.beats))
-        merge = merge.whenMatchedUpdateAll(condition=same)
     try:
-        merge.whenNotMatchedInsertAll().execute()
+        lake.insert_or_replace(LOCKS, mine, key="lock_key", replace_when=same)
     except Exception as error:
         if is_concurrent_modification(error):
             return False

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from py4j.java_gateway import JavaClass
@@ -185,3 +187,19 @@ def _require_delta(spark: SparkSession, cfg: SparkConfig, *, submitted: bool) ->
         f"Delta Lake classes are missing although spark.jars was set; the cache may be corrupt: delete "
         f"{Path(resolved_jars(cfg)[0]).parent} and run `{fetch_command()}`"
     )
+
+
+@contextmanager
+def session_settings(spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
+    """Set session confs for the duration of a block, then restore them (unset ones unset)."""
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)

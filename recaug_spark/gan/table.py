@@ -38,9 +38,7 @@ def training_view(lake: Lake, versions: Mapping[str, int] | None = None) -> Data
     given Delta versions (so a later stage sees exactly the rows a generator was trained on)."""
 
     def read(table: str) -> DataFrame:
-        if versions and table in versions:
-            return lake.spark.read.format("delta").option("versionAsOf", versions[table]).load(lake.path(table))
-        return lake.read(table)
+        return lake.read(table, (versions or {}).get(table))
 
     train_ids = read(SILVER_SPLIT).where(F.col("split") == split.TRAIN).select("event_id")
     events = read(SILVER_EVENTS).join(train_ids, "event_id", "left_semi")

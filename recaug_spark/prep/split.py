@@ -123,3 +123,18 @@ def with_labels(cold_max: int, train: DataFrame) -> Transform:
         )
 
     return apply
+
+
+def summary(assigned: DataFrame) -> dict[str, int]:
+    """Train/test sizes, test users (cold among them), test events of users or items unseen in training."""
+    test = F.col("split") == TEST
+    row = assigned.agg(
+        F.count_if(F.col("split") == TRAIN).alias("train_events"),
+        F.count_if(test).alias("test_events"),
+        F.count_distinct(F.when(test, F.col("user_id"))).alias("test_users"),
+        F.count_distinct(F.when(test & (F.col("user_segment") == COLD), F.col("user_id"))).alias("test_users_cold"),
+        F.count_if(test & ~F.col("user_seen")).alias("test_events_unseen_user"),
+        F.count_if(test & ~F.col("item_seen")).alias("test_events_unseen_item"),
+    ).first()
+    assert row is not None
+    return {k: int(v) for k, v in row.asDict().items()}

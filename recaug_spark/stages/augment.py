@@ -9,49 +9,37 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.sql import SparkSession
-
 from recaug_spark.augment import fit
 from recaug_spark.augment.apply import augment
 from recaug_spark.augment.table import RUN, fingerprint, lineage, output_columns, per_op_counts, read_training_rows
-from recaug_spark.config import RecaugConfig
-from recaug_spark.errors import InputError
-from recaug_spark.lake import Lake
-from recaug_spark.runs import SKIPPED, RunContext, StageResult, last_succeeded
-from recaug_spark.schema import AUGMENTED_EVENTS, GOLD_AUGMENTED, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.pipeline import Job
+from recaug_spark.runs import SKIPPED, StageResult
+from recaug_spark.schema import AUGMENTED_EVENTS, GOLD_AUGMENTED
 from recaug_spark.session import storage_level
 
 log = logging.getLogger(__name__)
 
-INPUTS = (SILVER_EVENTS, SILVER_SPLIT)
+
+def identity(job: Job) -> dict[str, int]:
+    """The training rows' fingerprint, not silver's versions: an incremental preprocess that rewrote
+    only test dates moves the versions but leaves augment's input, and its output, as they were."""
+    ops = job.cfg.augment.ops
+    if not ops:
+        return {}
+    train = read_training_rows(job.lake, ops)
+    fit.check(ops, train.schema)
+    return fingerprint(train)
 
 
-def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> StageResult:
-    """Augment the training rows with every configured op; skip when nothing changed."""
-    for table in INPUTS:
-        if not lake.exists(table):
-            raise InputError(f"{lake.path(table)} does not exist; run `recaug preprocess` and `recaug split` first")
-    inputs = lake.versions(INPUTS)
+def run(job: Job) -> StageResult:
+    """Augment the training rows with every configured op into the run's partition of gold/augmented_events."""
+    spark, cfg, lake, ctx = job.spark, job.cfg, job.lake, job.ctx
     ops = cfg.augment.ops
     if not ops:
-        return StageResult(status=SKIPPED, message="augment.ops is empty: nothing to do", input_versions=inputs)
-    train = read_training_rows(lake, ops)
-    fit.check(ops, train.schema)
-    train = train.persist(storage_level(cfg.spark))
+        return StageResult(status=SKIPPED, message="augment.ops is empty: nothing to do")
+    train = read_training_rows(lake, ops).persist(storage_level(cfg.spark))
     try:
         counts = fingerprint(train)
-        previous = last_succeeded(lake, "augment")
-        if (
-            previous is not None
-            and previous.config_hash == ctx.config_hash
-            and (previous.row_counts or {}).get("train_fingerprint") == counts["train_fingerprint"]
-            and (previous.row_counts or {}).get("train_rows") == counts["train_rows"]
-            and lake.has_rows(GOLD_AUGMENTED, RUN, previous.run_id)
-        ):
-            message = f"training rows and config unchanged since run {previous.run_id}: its augmentation stands"
-            return StageResult(
-                status=SKIPPED, message=message, input_versions=inputs, output_versions=lake.versions([GOLD_AUGMENTED])
-            )
         augmented = augment(spark, train, cfg.augment, seed=cfg.run.seed)
         stamped = augmented.select(*output_columns(augmented), *lineage(ctx))
         lake.ensure(GOLD_AUGMENTED, AUGMENTED_EVENTS, partition_by=(RUN,))
@@ -66,7 +54,5 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     log.info("augment: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items() if k != "train_fingerprint"))
     return StageResult(
         counts=counts,
-        input_versions=inputs,
-        output_versions=lake.versions([GOLD_AUGMENTED]),
         message=f"{counts['rows_written']:,} rows from {counts['train_rows']:,} training rows by {len(ops)} op(s)",
     )

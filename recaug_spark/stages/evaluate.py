@@ -9,38 +9,19 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.sql import SparkSession
-
-from recaug_spark import storage
-from recaug_spark.config import RecaugConfig
-from recaug_spark.errors import InputError
-from recaug_spark.lake import Lake
+from recaug_spark.pipeline import Job
 from recaug_spark.recommend.variants import evaluate
 from recaug_spark.report.publish import evaluation_report
-from recaug_spark.runs import SKIPPED, RunContext, StageResult, unchanged_since_success
-from recaug_spark.schema import EVAL_METRICS, GOLD_AUGMENTED, GOLD_EVAL, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.runs import StageResult
+from recaug_spark.schema import EVAL_METRICS, GOLD_EVAL
 
 log = logging.getLogger(__name__)
 
-INPUTS = (SILVER_EVENTS, SILVER_SPLIT, GOLD_AUGMENTED, GOLD_SYNTHETIC)
 
-
-def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> StageResult:
+def run(job: Job) -> StageResult:
     """Train, rank and score every (variant, model); compare with real; write the table and the report."""
-    for table in (SILVER_EVENTS, SILVER_SPLIT):
-        if not lake.exists(table):
-            raise InputError(f"{lake.path(table)} does not exist; run `recaug preprocess` and `recaug split` first")
-    inputs = lake.versions(INPUTS)
-    previous = unchanged_since_success(lake, "evaluate", inputs=inputs, config_hash=ctx.config_hash)
-    if previous is not None and lake.has_rows(GOLD_EVAL, "run_id", previous.run_id):
-        report = storage.join(lake.root, "reports", previous.run_id, "report.md")
-        return StageResult(
-            status=SKIPPED,
-            message=f"inputs and config unchanged since run {previous.run_id}: its metrics stand; report {report}",
-            input_versions=inputs,
-            output_versions=lake.versions([GOLD_EVAL]),
-        )
-    result = evaluate(spark, cfg, lake, run_id=ctx.run_id, inputs=inputs)
+    spark, cfg, lake, ctx = job.spark, job.cfg, job.lake, job.ctx
+    result = evaluate(spark, cfg, lake, run_id=ctx.run_id, inputs=dict(job.inputs))
     table = spark.createDataFrame(result.rows, EVAL_METRICS)
     lake.ensure(GOLD_EVAL, EVAL_METRICS, partition_by=("run_id",))
     written = lake.replace_where(GOLD_EVAL, table, f"run_id = '{ctx.run_id}'")  # run ids are validated
@@ -48,8 +29,6 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     variants, skipped = result.variants, result.skipped
     return StageResult(
         counts={"rows_written": written, "variants": len(variants), "test_users_excluded": result.excluded},
-        input_versions=result.meta["inputs"],
-        output_versions=lake.versions([GOLD_EVAL]),
         message=f"{len(variants)} variant(s) x {len(cfg.evaluate.models)} model(s); report {report}"
         + (f"; skipped {', '.join(skipped)}" if skipped else ""),
     )

@@ -8,9 +8,7 @@ partition; the newest ``generate.keep_runs`` are kept.
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
-
-from recaug_spark.config import GanConfig, RecaugConfig
+from recaug_spark.config import GanConfig
 from recaug_spark.gan import store
 from recaug_spark.gan import table as gan_table
 from recaug_spark.gan.artifact import GeneratorArtifact
@@ -18,31 +16,38 @@ from recaug_spark.gan.plan import check_condition
 from recaug_spark.gan.report import quality_report
 from recaug_spark.gan.synthetic import RUN, synthetic_rows
 from recaug_spark.gan.versions import newest_version
-from recaug_spark.lake import Lake
-from recaug_spark.runs import SKIPPED, RunContext, StageResult, unchanged_since_success
+from recaug_spark.pipeline import Job
+from recaug_spark.runs import StageResult
 from recaug_spark.schema import GOLD_SYNTHETIC, SILVER_SPLIT, SYNTHETIC_EVENTS
 
 
-def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> StageResult:
+def _generator(job: Job) -> tuple[str, dict[str, bytes], GeneratorArtifact]:
+    """The chosen generator (``generate.version``, else the newest): its version, files and artifact."""
+    version = job.cfg.generate.version or newest_version(job.spark, job.lake)
+    files = store.read_files(job.spark, job.lake.root, version)
+    return version, files, GeneratorArtifact.from_files(files, where=store.directory(job.lake.root, version))
+
+
+def _trained_on(artifact: GeneratorArtifact) -> dict[str, int]:
+    """The Delta versions of the generator's training rows (the rows the plan and the report read)."""
+    return {k: int(v) for k, v in artifact.info["inputs"].items()}
+
+
+def identity(job: Job) -> dict[str, int]:
+    """What the synthetic rows are a function of: the generator (with its training rows' versions) and
+    the current split (cold-start users to condition on), not the newest silver/events."""
+    version, _, artifact = _generator(job)
+    return {**_trained_on(artifact), SILVER_SPLIT: job.inputs[SILVER_SPLIT], f"{store.MODELS}/{version}": 1}
+
+
+def run(job: Job) -> StageResult:
     """Generate ``generate.rows`` synthetic events with the chosen generator and report their quality."""
+    spark, cfg, lake, ctx = job.spark, job.cfg, job.lake, job.ctx
     conf = cfg.generate
-    version = conf.version or newest_version(spark, lake)
-    files = store.read_files(spark, lake.root, version)
-    artifact = GeneratorArtifact.from_files(files, where=store.directory(lake.root, version))
+    version, files, artifact = _generator(job)
     gan = GanConfig.model_validate({**cfg.gan.model_dump(), **artifact.info["schema"]})
     check_condition(conf, artifact.transformer)
-    inputs = {k: int(v) for k, v in artifact.info["inputs"].items()}
-    # What this run reads: the generator (its training rows' versions) and the current split.
-    reads = {**inputs, **lake.versions([SILVER_SPLIT]), f"{store.MODELS}/{version}": 1}
-    previous = unchanged_since_success(lake, "generate", inputs=reads, config_hash=ctx.config_hash)
-    if previous is not None and lake.has_rows(GOLD_SYNTHETIC, RUN, previous.run_id):
-        return StageResult(
-            status=SKIPPED,
-            message=f"generator {version}, split and config unchanged since run {previous.run_id}: its rows stand",
-            input_versions=reads,
-            output_versions=lake.versions([GOLD_SYNTHETIC]),
-        )
-    view = gan_table.training_view(lake, inputs)
+    view = gan_table.training_view(lake, _trained_on(artifact))
     synthetic = synthetic_rows(
         spark, lake, view, artifact, files, conf=conf, ctx=ctx, version=version, seed=cfg.run.seed
     )
@@ -55,8 +60,6 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     share = counts["rows_rejected"] / max(generated, 1)
     return StageResult(
         counts=counts,
-        input_versions=reads,
-        output_versions=lake.versions([GOLD_SYNTHETIC]),
         message=(
             f"{written:,} synthetic events from generator {version} ({share:.2%} rejected by constraints); "
             f"quality report {report}"

@@ -9,30 +9,27 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.sql import SparkSession
-
-from recaug_spark.config import RecaugConfig
-from recaug_spark.lake import Lake
-from recaug_spark.runs import SKIPPED, RunContext, StageResult
-from recaug_spark.schema import BRONZE_FILES, BRONZE_QUARANTINE
-from recaug_spark.sources.batches import TABLES, plan_batch, record_files
+from recaug_spark.pipeline import Job
+from recaug_spark.runs import SKIPPED, StageResult
+from recaug_spark.sources.batches import plan_batch, record_files
 from recaug_spark.sources.ingest import ingest_table
 from recaug_spark.sources.records import Batch
 
 log = logging.getLogger(__name__)
 
 
-def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> StageResult:
+def run(job: Job) -> StageResult:
     """Ingest the new data of ``cfg.source`` into bronze.
 
     Returns:
         Counts per table (see sources/lines.py); status ``skipped`` when there is nothing new.
     """
-    plan = plan_batch(spark, cfg, lake)
+    cfg, lake = job.cfg, job.lake
+    plan = plan_batch(job.spark, cfg, lake)
     if not plan.inputs:
         log.warning("ingest: %s", plan.note)
-        return StageResult(status=SKIPPED, message=plan.note, output_versions=lake.versions(_written_tables()))
-    batch = Batch(source=cfg.source.name, batch_id=plan.batch_id, ingested_at=ctx.started_at, limits=cfg.ingest)
+        return StageResult(status=SKIPPED, message=plan.note)
+    batch = Batch(source=cfg.source.name, batch_id=plan.batch_id, ingested_at=job.ctx.started_at, limits=cfg.ingest)
     log.info("ingest %s: batch %s, %d table input(s)", cfg.source.name, batch.batch_id, len(plan.inputs))
     counts: dict[str, int] = {}
     for table_input in plan.inputs:
@@ -42,8 +39,4 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     files = [(t.spec.name, f) for t in plan.inputs for f in t.files]
     record_files(lake, files, batch)
     counts["files"] = len(files)
-    return StageResult(counts=counts, output_versions=lake.versions(_written_tables()), message=plan.note)
-
-
-def _written_tables() -> list[str]:
-    return [*TABLES.values(), BRONZE_QUARANTINE, BRONZE_FILES]
+    return StageResult(counts=counts, message=plan.note)

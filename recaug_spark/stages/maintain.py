@@ -14,17 +14,14 @@ only around a VACUUM the config explicitly allowed, then restored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
-
-from recaug_spark.config import SAFE_RETENTION_HOURS, RecaugConfig
+from recaug_spark.config import SAFE_RETENTION_HOURS
 from recaug_spark.errors import ConfigError
-from recaug_spark.lake import Lake, committing
-from recaug_spark.runs import RunContext, StageResult
+from recaug_spark.lake import Lake
+from recaug_spark.pipeline import Job
+from recaug_spark.runs import StageResult
 from recaug_spark.schema import LAKE_TABLES
+from recaug_spark.session import session_settings
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +30,9 @@ RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
 LISTING = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 
 
-@contextmanager
-def session_settings(spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
-    """Set session confs for the duration of a block, then restore them (unset ones unset)."""
-    before = {key: spark.conf.get(key, None) for key in settings}
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
-
-
-def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> StageResult:
+def run(job: Job) -> StageResult:
     """Compact and vacuum every configured table that exists; counts per table."""
-    del ctx
-    conf = cfg.maintain
+    spark, lake, conf = job.spark, job.lake, job.cfg.maintain
     unknown = sorted(set(conf.tables or ()) - set(LAKE_TABLES))
     if unknown:
         raise ConfigError("maintain.tables", f"unknown table(s) {unknown}; the lake's tables are {list(LAKE_TABLES)}")
@@ -60,10 +40,9 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
     listing = conf.listing_parallelism or 4 * spark.sparkContext.defaultParallelism
     counts: dict[str, int] = {}
     for table in tables:
-        delta = DeltaTable.forPath(spark, lake.path(table))
         if conf.optimize:
-            counts.update(_optimize(delta, table, zorder=conf.zorder_by_user and _has_user_id(lake, table)))
-        counts[f"{table}.files_vacuumed"] = _vacuum(spark, delta, table, conf.retention_hours, listing)
+            counts.update(_optimize(lake, table, zorder=conf.zorder_by_user and _has_user_id(lake, table)))
+        counts[f"{table}.files_vacuumed"] = _vacuum(lake, table, conf.retention_hours, listing)
     compacted = sum(v for k, v in counts.items() if k.endswith(".files_compacted"))
     vacuumed = sum(v for k, v in counts.items() if k.endswith(".files_vacuumed"))
     message = (
@@ -77,12 +56,9 @@ def _has_user_id(lake: Lake, table: str) -> bool:
     return "user_id" in lake.read(table).columns
 
 
-def _optimize(delta: DeltaTable, table: str, *, zorder: bool) -> dict[str, int]:
+def _optimize(lake: Lake, table: str, *, zorder: bool) -> dict[str, int]:
     """OPTIMIZE one table; the files it replaced and wrote (Delta's operation metrics)."""
-    builder = delta.optimize()
-    with committing(table):
-        metrics = (builder.executeZOrderBy("user_id") if zorder else builder.executeCompaction()).first()
-    values = metrics["metrics"].asDict() if metrics is not None else {}
+    values = lake.optimize(table, zorder_by=("user_id",) if zorder else ())
     removed, added = int(values.get("numFilesRemoved", 0)), int(values.get("numFilesAdded", 0))
     log.info(
         "%s: OPTIMIZE%s replaced %d file(s) with %d", table, " ZORDER BY user_id" if zorder else "", removed, added
@@ -90,9 +66,7 @@ def _optimize(delta: DeltaTable, table: str, *, zorder: bool) -> dict[str, int]:
     return {f"{table}.files_compacted": removed, f"{table}.files_written": added}
 
 
-def _vacuum(
-    spark: SparkSession, delta: DeltaTable, table: str, retention_hours: float, listing_parallelism: int
-) -> int:
+def _vacuum(lake: Lake, table: str, retention_hours: float, listing_parallelism: int) -> int:
     """VACUUM one table; the number of files deleted (from the VACUUM END commit's metrics).
 
     Delta honours a retention argument only when it is 0; any other retention is the table's
@@ -103,17 +77,10 @@ def _vacuum(
     """
     if retention_hours > 0:
         wanted = f"interval {retention_hours:g} hours"
-        detail = delta.detail().first()  # one read of the table's detail: properties and location
-        if detail["properties"].get(RETENTION_PROPERTY) != wanted:
-            with committing(table):
-                spark.sql(f"ALTER TABLE delta.`{detail['location']}` "
-                          f"SET TBLPROPERTIES ('{RETENTION_PROPERTY}' = '{wanted}')")  # fmt: skip
+        if lake.properties(table).get(RETENTION_PROPERTY) != wanted:
+            lake.set_property(table, RETENTION_PROPERTY, wanted)
     settings = {LISTING: str(listing_parallelism)}
     if retention_hours < SAFE_RETENTION_HOURS:  # only reachable with maintain.allow_short_retention
         settings[RETENTION_CHECK] = "false"
-    with session_settings(spark, settings):
-        delta.vacuum(0.0) if retention_hours == 0 else delta.vacuum()
-    for entry in delta.history(2).collect():
-        if entry["operation"] == "VACUUM END":
-            return int((entry["operationMetrics"] or {}).get("numDeletedFiles", 0))
-    return 0
+    with session_settings(lake.spark, settings):
+        return lake.vacuum(table, retention_hours=0.0 if retention_hours == 0 else None)

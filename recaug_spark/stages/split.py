@@ -12,35 +12,26 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from recaug_spark import incremental
-from recaug_spark.config import RecaugConfig
-from recaug_spark.errors import InputError
-from recaug_spark.lake import Lake
+from recaug_spark.pipeline import Job
 from recaug_spark.prep import clean, split
-from recaug_spark.runs import SKIPPED, RunContext, StageResult, last_succeeded
+from recaug_spark.runs import SKIPPED, StageResult
 from recaug_spark.schema import SILVER_EVENTS, SILVER_SPLIT, SPLIT
 
 log = logging.getLogger(__name__)
 
 
-def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> StageResult:
+def run(job: Job) -> StageResult:
     """Assign every clean silver event to train or test and label users and items."""
-    del spark
-    if not lake.exists(SILVER_EVENTS):
-        raise InputError(f"{lake.path(SILVER_EVENTS)} does not exist; run `recaug preprocess` first")
-    inputs = lake.versions([SILVER_EVENTS])
-    previous = last_succeeded(lake, "split")
+    cfg, lake, ctx = job.cfg, job.lake, job.ctx
     work = incremental.decide(
-        lake, cfg.split, previous, config_hash=ctx.config_hash, inputs=inputs, table=SILVER_EVENTS,
+        lake, cfg.split, job.previous, config_hash=ctx.config_hash, inputs=job.inputs, table=SILVER_EVENTS,
         outputs_exist=lake.exists(SILVER_SPLIT),
     )  # fmt: skip
     if work.nothing_new:
-        return StageResult(
-            status=SKIPPED, message=work.reason, input_versions=inputs, output_versions=lake.versions([SILVER_SPLIT])
-        )
+        return StageResult(status=SKIPPED, message=work.reason)
     events = lake.read(SILVER_EVENTS)
     if work.start is not None:
         events = events.where(F.col("event_date") >= F.lit(work.start))
@@ -68,33 +59,7 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
         counts["rows_rewritten"] = lake.replace_where(SILVER_SPLIT, labelled, condition)
     else:
         lake.overwrite(SILVER_SPLIT, labelled, partition_by=("split",))
-    counts |= _summary(lake)
+    counts |= split.summary(lake.read(SILVER_SPLIT))
     where = f"cutoff {cutoff:%Y-%m-%d}" if cutoff else f"last {cfg.split.leave_last_n} per user"
     log.info("split (%s; %s): %s", where, work.reason, ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    return StageResult(
-        counts=counts,
-        input_versions=inputs,
-        output_versions=lake.versions([SILVER_SPLIT]),
-        message=f"{where}; {work.reason}",
-    )
-
-
-def _summary(lake: Lake) -> dict[str, int]:
-    """Train/test sizes, test users (cold among them), test events of users or items unseen in training."""
-    test = F.col("split") == split.TEST
-    row = (
-        lake.read(SILVER_SPLIT)
-        .agg(
-            F.count_if(F.col("split") == split.TRAIN).alias("train_events"),
-            F.count_if(test).alias("test_events"),
-            F.count_distinct(F.when(test, F.col("user_id"))).alias("test_users"),
-            F.count_distinct(F.when(test & (F.col("user_segment") == split.COLD), F.col("user_id"))).alias(
-                "test_users_cold"
-            ),
-            F.count_if(test & ~F.col("user_seen")).alias("test_events_unseen_user"),
-            F.count_if(test & ~F.col("item_seen")).alias("test_events_unseen_item"),
-        )
-        .first()
-    )
-    assert row is not None
-    return {k: int(v) for k, v in row.asDict().items()}
+    return StageResult(counts=counts, message=f"{where}; {work.reason}")

@@ -12,33 +12,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyspark.sql import SparkSession
-
-from recaug_spark.config import RecaugConfig
-from recaug_spark.errors import InputError
 from recaug_spark.gan import store
-from recaug_spark.gan import table as gan_table
 from recaug_spark.gan.artifact import GeneratorArtifact
 from recaug_spark.gan.fit import fit_transformer, train_generator
 from recaug_spark.gan.inputs import training_sample
 from recaug_spark.gan.versions import matching_version
-from recaug_spark.lake import Lake
-from recaug_spark.runs import SKIPPED, RunContext, StageResult
+from recaug_spark.pipeline import Job
+from recaug_spark.runs import SKIPPED, StageResult
 
 
-def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> StageResult:
+def run(job: Job) -> StageResult:
     """Train a generator on the training rows, or skip when one for the same inputs and config exists."""
-    for name in gan_table.INPUTS[:2]:
-        if not lake.exists(name):
-            raise InputError(f"{lake.path(name)} does not exist; run `recaug preprocess` and `recaug split` first")
-    inputs = lake.versions(gan_table.INPUTS)
+    spark, cfg, lake, ctx, inputs = job.spark, job.cfg, job.lake, job.ctx, dict(job.inputs)
     existing = matching_version(spark, lake, config_hash=ctx.config_hash)
     if existing is not None and not cfg.gan.retrain:
         message = (
             f"generator {existing} was trained with the same gan config (new data alone does not retrain it:"
             " set gan.retrain=true to train again)"
         )
-        return StageResult(status=SKIPPED, message=message, input_versions=inputs)
+        return StageResult(status=SKIPPED, message=message)
     found = training_sample(lake, cfg, inputs)
     gan, selection, total, sample, holdout = found.gan, found.selection, found.total, found.sample, found.holdout
     transformer = fit_transformer(sample, gan, seed=cfg.run.seed)
@@ -68,7 +60,6 @@ def run(spark: SparkSession, cfg: RecaugConfig, lake: Lake, ctx: RunContext) -> 
             "best_epoch": trained.best_epoch,
             "best_fidelity_ppm": round((best or 0.0) * 1e6),
         },
-        input_versions=inputs,
         message=(
             f"generator {ctx.run_id} at {where}: {len(trained.history)} epoch(s) on {trained.device} in "
             f"{trained.seconds:.1f} s, best probe fidelity {best if best is not None else float('nan'):.4f} "

@@ -18,7 +18,7 @@ from pyspark.sql import types as T
 from recaug_spark import locks
 from recaug_spark.errors import LockedError
 from recaug_spark.lake import Lake
-from recaug_spark.pipeline import _with_retries
+from recaug_spark.pipeline import retrying
 from recaug_spark.schema import LOCKS, LOCKS_SCHEMA
 
 LEASE = 60.0
@@ -107,7 +107,12 @@ def test_a_stage_that_loses_a_commit_race_is_rerun_and_both_updates_count(spark:
     threads = [
         threading.Thread(
             target=lambda run=run: results.append(
-                _with_retries(increment, spark, cfg, lake, SimpleNamespace(run_id=run, stage="test"))
+                retrying(
+                    lambda run=run: increment(spark, cfg, lake, SimpleNamespace(run_id=run)),
+                    attempts=cfg.lake.max_attempts,
+                    base_seconds=cfg.lake.retry_base_seconds,
+                    label=f"{run}:test",
+                )
             )
         )
         for run in ("a", "b")
@@ -130,5 +135,5 @@ def test_other_errors_are_not_retried() -> None:
 
     cfg = SimpleNamespace(lake=SimpleNamespace(max_attempts=5, retry_base_seconds=0.0))
     with pytest.raises(ValueError, match="a bug"):
-        _with_retries(broken, None, cfg, None, SimpleNamespace(run_id="r", stage="test"))
+        retrying(broken, attempts=cfg.lake.max_attempts, base_seconds=cfg.lake.retry_base_seconds, label="r:test")
     assert calls == [1]

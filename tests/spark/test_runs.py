@@ -10,6 +10,7 @@ from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 
 from recaug_spark.lake import Lake
+from recaug_spark.pipeline import unfinished_run
 from recaug_spark.runs import (
     FAILED,
     RUNNING,
@@ -24,7 +25,6 @@ from recaug_spark.runs import (
     status_row,
 )
 from recaug_spark.schema import PIPELINE_RUNS, PIPELINE_RUNS_SCHEMA
-from recaug_spark.stages.refresh import unfinished_run
 from tests.conftest import test_config
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

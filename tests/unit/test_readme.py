@@ -22,9 +22,9 @@ EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # https:, mailto:, ...
 
 
 def test_the_stage_table_matches_the_cli() -> None:
-    for stage in STAGES:
-        row = next(line for line in README.splitlines() if line.startswith(f"| `{stage.name}` |"))
-        assert ("| built |" in row) == (stage.module is not None), row
+    """The README's stage table lists the CLI's stages, in its order, no more."""
+    listed = re.findall(r"^\| `([a-z-]+)` \|", README.split("## Stages", 1)[1].split("\n## ", 1)[0], flags=re.M)
+    assert listed == [stage.name for stage in STAGES]
 
 
 def test_ci_runs_the_readme_test_command() -> None:
