@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from recaug_spark.augment.rng import stream_id
 from recaug_spark.gan.artifact import GeneratorArtifact
 from recaug_spark.gan.columns import NULL_LEVEL
 from recaug_spark.gan.sample import ConditionLayout, flat_spans, generate_rows
+from recaug_spark.rng import stream_id
 
 MICROS_PER_DAY = 86_400_000_000
 MICROS_PER_HOUR = 3_600_000_000

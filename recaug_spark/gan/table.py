@@ -40,8 +40,7 @@ def training_view(lake: Lake, versions: Mapping[str, int] | None = None) -> Data
     def read(table: str) -> DataFrame:
         return lake.read(table, (versions or {}).get(table))
 
-    train_ids = read(SILVER_SPLIT).where(F.col("split") == split.TRAIN).select("event_id")
-    events = read(SILVER_EVENTS).join(train_ids, "event_id", "left_semi")
+    events = split.training_rows(read(SILVER_EVENTS), read(SILVER_SPLIT))
     if lake.exists(BRONZE_USERS):
         users = read(BRONZE_USERS).select("user_id", "segment", F.col("attrs").alias("_profile"))
         return events.join(users, "user_id", "left")
