@@ -98,4 +98,5 @@ class Draws:
 
     def integers(self, index: int, low: int, high: int) -> np.ndarray:
         """Integers in [low, high) per row."""
-        return low + np.floor(self.uniform(index) * (high - low)).astype(np.int64)
+        integers: np.ndarray = low + np.floor(self.uniform(index) * (high - low)).astype(np.int64)
+        return integers

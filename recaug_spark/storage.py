@@ -40,7 +40,7 @@ def _fs(spark: SparkSession, path: str) -> tuple[Any, Any]:  # py4j handles: Fil
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path  # type: ignore[union-attr]
+    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
 
 
 def write_bytes(spark: SparkSession, path: str, data: bytes) -> None:

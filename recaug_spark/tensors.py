@@ -40,7 +40,8 @@ def state_bytes(state: Mapping[str, torch.Tensor]) -> bytes:
 def load_state(data: bytes, *, where: str) -> dict[str, torch.Tensor]:
     """The tensors of ``state_bytes`` output, loaded with ``weights_only=True``."""
     try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        state: dict[str, torch.Tensor] = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        return state
     except Exception as exc:  # torch raises several types for a bad file
         raise ArtifactError(f"{where}: cannot load the weights as tensors ({exc})") from exc
 

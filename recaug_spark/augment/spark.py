@@ -113,8 +113,10 @@ def column_op(kernel: ColumnKernel, columns: Sequence[str], *, seed: int, label:
             return pa.StructArray.from_arrays(outputs, names=result_type.names)
         return outputs[0]
 
-    udf = F.arrow_udf(run, result_type)
-    return udf(F.col(KEY), F.col(COPY), *[F.col(c).cast("double") for c in columns])
+    # pyspark's stub types only arrow_udf(f, returnType, functionType); the kind comes from run's type hints here.
+    udf = F.arrow_udf(run, result_type)  # type: ignore[call-overload]
+    out: Column = udf(F.col(KEY), F.col(COPY), *[F.col(c).cast("double") for c in columns])
+    return out
 
 
 def column_outputs(op: Column, n: int) -> list[Column]:
@@ -159,7 +161,8 @@ def rows_of(table: pa.Table) -> Rows:
     def numpy(column: pa.ChunkedArray) -> np.ndarray:
         if pa.types.is_timestamp(column.type):
             column = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
-        return column.to_numpy(zero_copy_only=False)
+        values: np.ndarray = column.to_numpy(zero_copy_only=False)
+        return values
 
     return {name: numpy(column) for name, column in zip(table.column_names, table.columns, strict=True)}
 

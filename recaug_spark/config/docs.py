@@ -354,7 +354,7 @@ def _constraints(metadata: list[Any], *, length: bool = False) -> str:
     return text + "".join(f", {e}{unit}" for e in extra)
 
 
-def _number(value: float) -> str:
+def _number(value: object) -> str:
     if isinstance(value, float) and abs(value) == math.pi:
         return "-pi" if value < 0 else "pi"
     return str(value)

@@ -155,11 +155,15 @@ class NormalizeSpec(Frozen):
         return f"{self.column}_{self.method}{by}{window}"
 
 
+def _default_event_weights() -> dict[EventType, float]:
+    return {"view": 1.0, "fav": 2.0, "cart": 3.0, "purchase": 5.0}
+
+
 class FeedbackConfig(Frozen):
     """Implicit feedback strength per (user, item): sum of event weights, optionally time-decayed."""
 
     weights: dict[EventType, NonNegativeFloat] = Field(
-        default_factory=lambda: {"view": 1.0, "fav": 2.0, "cart": 3.0, "purchase": 5.0},
+        default_factory=_default_event_weights,
         description="Strength of one event of each type (>= 0).",
     )
     half_life_days: float | None = Field(

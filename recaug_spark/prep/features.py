@@ -8,7 +8,7 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from recaug_spark.config import EVENT_TYPES, FeedbackConfig
+from recaug_spark.config import EVENT_TYPES, EventType, FeedbackConfig
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -65,7 +65,7 @@ def item_features(train: DataFrame) -> DataFrame:
     return stats.withColumn("view_to_purchase", conversion).withColumn("price_percentile_in_category", percentile)
 
 
-def event_weight(weights: Mapping[str, float]) -> Column:
+def event_weight(weights: Mapping[EventType, float]) -> Column:
     """The feedback weight of each row's ``event_type`` (0 for a type without one)."""
     table = F.create_map(*[F.lit(x) for pair in sorted(weights.items()) for x in pair])
     return F.coalesce(F.try_element_at(table, F.col("event_type")), F.lit(0.0))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -59,7 +60,7 @@ class ImputeFit:
     def stats_rows(self, spark: SparkSession) -> DataFrame:
         """silver/norm_stats rows: per keyed level, and the overall value (numeric in stats, else label)."""
         spec, names = self.spec, () if self.categorical else (stats.VALUE,)
-        common = {"kind": "impute", "name": spec.column, "column": spec.column, "method": spec.strategy}
+        common: dict[str, Any] = {"kind": "impute", "name": spec.column, "column": spec.column, "method": spec.strategy}
         frames = [
             stats.rows(spark, **common, keys=level, by_key=values, names=names, keyed_label=self.categorical)
             for level, values in zip(self.keyed_levels, self.by_level, strict=True)
@@ -76,7 +77,7 @@ class ImputeFit:
         """The fit written by :meth:`stats_rows`."""
         categorical = is_categorical(spec)
         names = () if categorical else (stats.VALUE,)
-        common = {"kind": "impute", "name": spec.column, "names": names, "key_types": key_types}
+        common: dict[str, Any] = {"kind": "impute", "name": spec.column, "names": names, "key_types": key_types}
         by_level = []
         for level in keyed_levels(spec):
             loaded = stats.load(table, **common, keys=level, keyed_label=categorical)

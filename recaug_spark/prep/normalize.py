@@ -158,12 +158,13 @@ def apply_rolling(spec: NormalizeSpec, *, zero_spread: str) -> Transform:
 
     Adds ``<name>``, ``<name>_center`` and ``<name>_scale`` (for inversion).
     """
-    assert spec.window_days is not None
+    window_days = spec.window_days
+    assert window_days is not None
 
     def apply(df: DataFrame) -> DataFrame:
         keys = spec.partition_by or ()
         base = Window.partitionBy(*keys) if keys else Window.partitionBy(F.lit(0))
-        window = base.orderBy(F.unix_micros("ts")).rangeBetween(-spec.window_days * MICROS_PER_DAY, -1)
+        window = base.orderBy(F.unix_micros("ts")).rangeBetween(-window_days * MICROS_PER_DAY, -1)
         value = F.when(F.col(FIT), transformed(spec))
         center, scale = _center_scale(spec, {s.name: s.expr.over(window) for s in _stats(spec, value)})
         out = df.withColumn(f"{spec.name}_center", center).withColumn(f"{spec.name}_scale", scale)

@@ -149,12 +149,12 @@ def transform(
     for spec in prep.impute:
         imputes.append(fitter.impute(events, spec))
         events = events.transform(impute.apply(imputes[-1]))
-    for spec in prep.normalize:
-        if spec.window_days is None:
-            norms.append(fitter.normalize(events, spec))
+    for norm_spec in prep.normalize:
+        if norm_spec.window_days is None:
+            norms.append(fitter.normalize(events, norm_spec))
             events = events.transform(normalize.apply_static(norms[-1], zero_spread=prep.zero_spread))
         else:
-            events = events.transform(normalize.apply_rolling(spec, zero_spread=prep.zero_spread))
+            events = events.transform(normalize.apply_rolling(norm_spec, zero_spread=prep.zero_spread))
     return events, Fitted(bots, fences, tuple(imputes), tuple(norms))
 
 

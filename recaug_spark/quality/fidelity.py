@@ -53,7 +53,8 @@ class FidelityReport:
 def _floats(values: Any) -> np.ndarray:
     """Values as a float64 array, missing values (None, NaN, pd.NA) as NaN."""
     if isinstance(values, pd.Series | pd.Index):
-        return pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
+        floats: np.ndarray = pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
+        return floats
     return np.asarray(values, dtype=np.float64).ravel()
 
 

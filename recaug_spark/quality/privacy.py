@@ -51,7 +51,8 @@ class PrivacyReport:
 
 
 def _continuous(frame: pd.DataFrame, name: str) -> np.ndarray:
-    return pd.to_numeric(frame[name]).to_numpy(dtype=np.float64, na_value=np.nan)
+    values: np.ndarray = pd.to_numeric(frame[name]).to_numpy(dtype=np.float64, na_value=np.nan)
+    return values
 
 
 def _require(frame: pd.DataFrame, names: Sequence[str], label: str) -> None:

@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from recaug_spark.augment.frames import keys_of
-from recaug_spark.config import EvaluateConfig
+from recaug_spark.config import EvaluateConfig, EventType
 from recaug_spark.prep import features, split
 from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import models, ranking
@@ -69,7 +69,7 @@ def variant_inputs(variant: str, extra: Mapping[str, DataFrame], ablations: Mapp
 
 
 def variant_interactions(
-    real: DataFrame, parts: Mapping[str, DataFrame], conf: EvaluateConfig, weights: Mapping[str, float]
+    real: DataFrame, parts: Mapping[str, DataFrame], conf: EvaluateConfig, weights: Mapping[EventType, float]
 ) -> DataFrame:
     """``(user_id, item_id, strength)`` of one variant: the sum of event weights per pair (> 0), the real
     events at 1, the variant's extra rows (``parts``, from :func:`variant_inputs`) times
@@ -260,4 +260,5 @@ def bootstrap(
 
 
 def _user_keys(column: pa.Array) -> np.ndarray:
-    return column.to_numpy(zero_copy_only=False).astype(np.int64)
+    keys: np.ndarray = column.to_numpy(zero_copy_only=False).astype(np.int64)
+    return keys

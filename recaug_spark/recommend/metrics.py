@@ -38,6 +38,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -131,7 +132,8 @@ def hits(recommended: np.ndarray, relevant_offsets: np.ndarray, relevant_items: 
     valid = rec >= 0
     rec_keys = np.arange(n_users, dtype=np.int64)[:, None] * bound + np.where(valid, rec, 0)
     pos = np.minimum(np.searchsorted(keys, rec_keys), keys.size - 1)
-    return valid & (keys[pos] == rec_keys)
+    hit: np.ndarray = valid & (keys[pos] == rec_keys)
+    return hit
 
 
 def precision_at(hit: np.ndarray, k: int) -> np.ndarray:
@@ -149,7 +151,8 @@ def precision_at(hit: np.ndarray, k: int) -> np.ndarray:
         [0.5]
     """
     h, k = _as_hit(hit), _check_k(k)
-    return h[:, :k].sum(axis=1, dtype=np.float64) / k
+    precision: np.ndarray = h[:, :k].sum(axis=1, dtype=np.float64) / k
+    return precision
 
 
 def recall_at(hit: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
@@ -169,12 +172,14 @@ def recall_at(hit: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """
     h, k = _as_hit(hit), _check_k(k)
     counts = _as_n_relevant(n_relevant, h.shape[0])
-    return h[:, :k].sum(axis=1, dtype=np.float64) / counts
+    recall: np.ndarray = h[:, :k].sum(axis=1, dtype=np.float64) / counts
+    return recall
 
 
 def _discounts(k: int) -> np.ndarray:
     """1 / log2(r + 1) for ranks r = 1..k."""
-    return 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+    discounts: np.ndarray = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+    return discounts
 
 
 def ndcg_at(hit: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
@@ -201,7 +206,8 @@ def ndcg_at(hit: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     top = h[:, :k]
     dcg = (top * disc[: top.shape[1]]).sum(axis=1)
     idcg = np.cumsum(disc)[np.minimum(counts, k) - 1]
-    return dcg / idcg
+    ndcg: np.ndarray = dcg / idcg
+    return ndcg
 
 
 def map_at(hit: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
@@ -226,7 +232,8 @@ def map_at(hit: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     counts = _as_n_relevant(n_relevant, h.shape[0])
     top = h[:, :k].astype(np.float64)
     precision = np.cumsum(top, axis=1) / np.arange(1, top.shape[1] + 1, dtype=np.float64)
-    return (top * precision).sum(axis=1) / np.minimum(counts, k)
+    average_precision: np.ndarray = (top * precision).sum(axis=1) / np.minimum(counts, k)
+    return average_precision
 
 
 def hit_rate_at(hit: np.ndarray, k: int) -> np.ndarray:
@@ -244,7 +251,8 @@ def hit_rate_at(hit: np.ndarray, k: int) -> np.ndarray:
         [1.0, 0.0]
     """
     h, k = _as_hit(hit), _check_k(k)
-    return h[:, :k].any(axis=1).astype(np.float64)
+    any_hit = cast(np.ndarray, h[:, :k].any(axis=1))  # h is 2-D, so the reduction is an array, not a scalar
+    return any_hit.astype(np.float64)
 
 
 def reciprocal_rank(hit: np.ndarray) -> np.ndarray:

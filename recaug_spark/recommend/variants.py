@@ -77,7 +77,7 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
     )
     test = splits.where(F.col("split") == split.TEST)
     extra, used_runs, skipped = _extra_inputs(lake, cfg)
-    variants = [v for v in conf.variants if all(n in extra for n in ev.NEEDS[v])]
+    variants: list[str] = [v for v in conf.variants if all(n in extra for n in ev.NEEDS[v])]
     frames, coverage_rows = [], []
     level, als_level = storage_level(cfg.spark), ml_storage_level(cfg.spark)
     try:
@@ -91,9 +91,10 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
             relevant = relevant.persist(level)
         users = relevant.select("user_id").distinct()
         scored_users = users.count()
-        most_seen = (
-            seen.join(users, "user_id", "left_semi").groupBy("user_id").count().agg(F.max("count")).first()[0] or 0
-        )
+        longest = seen.join(users, "user_id", "left_semi").groupBy("user_id").count().agg(F.max("count")).first()
+        if longest is None:
+            raise RuntimeError("the global aggregate of items seen per user returned no row")
+        most_seen = longest[0] or 0
         catalogue = seen.select("item_id").distinct().count()
         depth = min(max(conf.ks) + int(most_seen), max(catalogue, 1))
         ablations = ev.ablation_variants(extra["augmented"]) if conf.ablation and "augmented" in extra else {}
@@ -170,7 +171,7 @@ def _extra_inputs(lake: Lake, cfg: RecaugConfig) -> tuple[dict[str, DataFrame], 
         if name == "synthetic":  # the model version behind the synthetic rows, for the report
             first = found[name].select("generator_version").first()
             runs["generator_version"] = first[0] if first else "none"
-    skipped = [v for v in cfg.evaluate.variants if not all(n in found for n in ev.NEEDS[v])]
+    skipped: list[str] = [v for v in cfg.evaluate.variants if not all(n in found for n in ev.NEEDS[v])]
     return found, runs, skipped
 
 

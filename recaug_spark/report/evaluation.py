@@ -83,7 +83,9 @@ def _chart(directory: Path, segment: str, rows: list[dict[str, Any]], k: int) ->
     variants = list(dict.fromkeys(r["variant"] for r in rows))
     width = 0.8 / max(len(variants), 1)
     for j, variant in enumerate(variants):
-        xs, ys, err = [], [], [[], []]
+        xs: list[float] = []
+        ys: list[float] = []
+        err: list[list[float]] = [[], []]
         for i, model in enumerate(models):
             match = [r for r in rows if r["model"] == model and r["variant"] == variant]
             if not match:

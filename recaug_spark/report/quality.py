@@ -180,11 +180,11 @@ def _continuous_chart(fig: Figure, name: str, real: pd.Series, synthetic: pd.Ser
         ax.text(0.5, 0.5, "no real values", ha="center", va="center", transform=ax.transAxes)
     else:
         edges = np.histogram_bin_edges(r, bins=HIST_BINS)
-        ax.hist(r, bins=edges, density=True, alpha=0.5, label="real", color="tab:blue")
+        ax.hist(r, bins=edges.tolist(), density=True, alpha=0.5, label="real", color="tab:blue")
         if len(s):
             outside = float(np.mean((s < edges[0]) | (s > edges[-1])))
             label = "synthetic" + (f" ({100 * outside:.1f}% outside)" if outside > 0 else "")
-            ax.hist(s, bins=edges, density=True, alpha=0.5, label=label, color="tab:orange")
+            ax.hist(s, bins=edges.tolist(), density=True, alpha=0.5, label=label, color="tab:orange")
         ax.legend()
     ax.set_title(name)
     ax.set_ylabel("density")

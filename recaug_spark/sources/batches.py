@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from recaug_spark.config import CsvSource, DemoSource, IngestConfig, ItemsFromEvents, RecaugConfig, TableMapping
+from recaug_spark.config import (
+    CsvSource,
+    DemoSource,
+    EventFiles,
+    IngestConfig,
+    ItemFiles,
+    ItemsFromEvents,
+    RecaugConfig,
+    TableMapping,
+    UserFiles,
+)
 from recaug_spark.lake import Lake
 from recaug_spark.schema import BRONZE_EVENTS, BRONZE_FILES, BRONZE_ITEMS, BRONZE_USERS, INGESTED_FILES
 from recaug_spark.sources import demo
@@ -66,7 +76,7 @@ def _plan_demo(spark: SparkSession, source: DemoSource, seed: int, lake: Lake, l
         marker = InputFile(f"demo://{identity}/{spec_.name}", spec.events, 0)
         if marker in done.get(spec_.name, set()) and not limits.reprocess_files:
             continue
-        assert mapping.format.columns is not None
+        assert mapping.format is not None and mapping.format.columns is not None
         plan.inputs.append(
             TableInput(spec_, mapping, lines(spark, spec), mapping.format.columns, (marker,), f"demo.{spec_.name}")
         )
@@ -77,7 +87,7 @@ def _plan_demo(spark: SparkSession, source: DemoSource, seed: int, lake: Lake, l
 
 def _plan_files(spark: SparkSession, source: CsvSource, lake: Lake, limits: IngestConfig) -> BatchPlan:
     done = _ingested(lake, source.name)
-    tables: list[tuple[TableSpec, TableMapping, tuple[str, ...], str]] = [
+    tables: list[tuple[TableSpec, EventFiles | ItemFiles | UserFiles, tuple[str, ...], str]] = [
         (EVENTS_SPEC, source.events, source.events.path, "source.events")
     ]
     if source.items is not None and not isinstance(source.items, ItemsFromEvents):
@@ -86,7 +96,7 @@ def _plan_files(spark: SparkSession, source: CsvSource, lake: Lake, limits: Inge
         tables.append((USERS_SPEC, source.users, source.users.path, "source.users"))
 
     notes: list[str] = []
-    selected: list[tuple[TableSpec, TableMapping, list[InputFile], str]] = []
+    selected: list[tuple[TableSpec, EventFiles | ItemFiles | UserFiles, list[InputFile], str]] = []
     for spec, mapping, patterns, origin in tables:
         found = list_files(spark, patterns)
         new = found if limits.reprocess_files else [f for f in found if f not in done.get(spec.name, set())]

@@ -32,7 +32,7 @@ def list_files(spark: SparkSession, patterns: Sequence[str]) -> list[InputFile]:
     A pattern that matches nothing contributes nothing; the caller decides whether that is an error.
     """
     jvm = spark.sparkContext._jvm
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
     found: dict[str, InputFile] = {}
     for pattern in patterns:
         path = jvm.org.apache.hadoop.fs.Path(pattern)  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -262,7 +262,7 @@ def as_timestamp(column: Column, spec: TimestampSpec) -> Column:
     return text.try_cast("timestamp")
 
 
-def as_event_type(column: Column, mapping: dict[str, str] | None) -> Column:
+def as_event_type(column: Column, mapping: Mapping[str, str] | None) -> Column:
     """Map raw event types (case-insensitive) to canonical ones; unknown values become null."""
     pairs = mapping if mapping is not None else {t: t for t in EVENT_TYPES}
     lookup = F.create_map(*[F.lit(x) for k, v in sorted(pairs.items()) for x in (k.strip().lower(), v)])

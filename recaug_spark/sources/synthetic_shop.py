@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -142,8 +143,9 @@ def _rng(spec: ShopSpec, stream: str, chunk: int) -> np.random.Generator:
 
 
 def _power_shares(n: int, exponent: float) -> np.ndarray:
-    shares = 1.0 / np.arange(1, n + 1) ** exponent
-    return shares / shares.sum()
+    weights = 1.0 / np.arange(1, n + 1) ** exponent
+    shares: np.ndarray = weights / weights.sum()
+    return shares
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,8 @@ class Catalog:
         hi = np.searchsorted(self.sorted_key, category * (days + 1) + day, side="right")
         total = self.cum_weight[hi] - self.cum_weight[lo]
         position = np.searchsorted(self.cum_weight, self.cum_weight[lo] + u * total, side="right") - 1
-        return self.order[np.clip(position, lo, hi - 1)]
+        items: np.ndarray = self.order[np.clip(position, lo, hi - 1)]
+        return items
 
 
 def _successors(
@@ -212,7 +215,8 @@ def _successors(
     position = np.clip(np.searchsorted(cum_weight, target, side="right") - 1, lo, hi - 1)
     # rounding may still land on the item itself: take the next item of its range instead
     position = np.where(position == slot[:, None], lo + (position - lo + 1) % (hi - lo), position)
-    return order[position]
+    successors: np.ndarray = order[position]
+    return successors
 
 
 @functools.lru_cache(maxsize=4)
@@ -299,7 +303,8 @@ def _hour_cdf(spec: ShopSpec) -> np.ndarray:
     hours = np.arange(spec.days * 24)
     weekday = (pd.Timestamp(spec.start_date).dayofweek + hours // 24) % 7
     weight = HOURLY_PROFILE[hours % 24] * WEEKDAY_PROFILE[weekday]
-    return np.concatenate([[0.0], np.cumsum(weight)]) / weight.sum()
+    cdf: np.ndarray = np.concatenate([[0.0], np.cumsum(weight)]) / weight.sum()
+    return cdf
 
 
 @dataclass(frozen=True)
@@ -468,8 +473,8 @@ def events_of_chunk(spec: ShopSpec, chunk: int) -> Events:
 
 
 def _money(cents: np.ndarray) -> pd.Series:
-    cents = pd.Series(cents)
-    return (cents // 100).astype(str) + "." + (cents % 100).astype(str).str.zfill(2)
+    series = pd.Series(cents)
+    return (series // 100).astype(str) + "." + (series % 100).astype(str).str.zfill(2)
 
 
 def event_lines(spec: ShopSpec, chunk: int) -> tuple[np.ndarray, np.ndarray]:
@@ -501,7 +506,7 @@ def event_lines(spec: ShopSpec, chunk: int) -> tuple[np.ndarray, np.ndarray]:
     dirty = rng.choice(n, n_dirty, replace=False)
     kinds = rng.integers(0, len(DIRTY_KINDS), n_dirty)
     labels[dirty] = np.asarray([f"dirty:{k}" for k in DIRTY_KINDS], dtype=object)[kinds]
-    corrupt = {
+    corrupt: dict[str, tuple[str, Callable[[pd.Series], pd.Series]]] = {
         "empty_user": ("user_id", lambda s: s.str.slice(0, 0)),
         "negative_price": ("price", lambda s: "-" + s),
         "bad_timestamp": ("ts_ms", lambda s: s.str.slice(0, 6) + "T99:99"),
@@ -548,7 +553,8 @@ def item_lines(spec: ShopSpec, chunk: int) -> np.ndarray:
         + ","
         + launch.dt.strftime("%Y-%m-%d")
     )
-    return line.to_numpy(dtype=object)
+    lines: np.ndarray = line.to_numpy(dtype=object)
+    return lines
 
 
 def user_lines(spec: ShopSpec, chunk: int) -> np.ndarray:
@@ -568,4 +574,5 @@ def user_lines(spec: ShopSpec, chunk: int) -> np.ndarray:
         + ","
         + signup.dt.strftime("%Y-%m-%d")
     )
-    return line.to_numpy(dtype=object)
+    lines: np.ndarray = line.to_numpy(dtype=object)
+    return lines

@@ -70,7 +70,8 @@ class Block(nn.Module):
         weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hidden // self.heads) + mask, dim=-1)
         attended = (self.drop(weights) @ v).transpose(1, 2).reshape(b, length, hidden)
         x = self.norm1(x + self.drop(self.out(attended)))
-        return self.norm2(x + self.drop(self.ff(x)))
+        out: torch.Tensor = self.norm2(x + self.drop(self.ff(x)))
+        return out
 
 
 class SASRec(nn.Module):
@@ -82,6 +83,8 @@ class SASRec(nn.Module):
         >>> model.logits(model(torch.tensor([[0, 1, 2, 3]]))).shape  # one score per position and item
         torch.Size([1, 4, 5])
     """
+
+    causal: torch.Tensor  # the registered buffer: (max_len, max_len) lower-triangular bool
 
     def __init__(self, arch: Architecture) -> None:
         super().__init__()
@@ -102,7 +105,7 @@ class SASRec(nn.Module):
         """
         length = seqs.shape[1]
         positions = torch.arange(self.arch.max_len - length, self.arch.max_len, device=seqs.device)
-        x = self.drop(self.norm(self.items(seqs) + self.positions(positions)[None]))
+        x: torch.Tensor = self.drop(self.norm(self.items(seqs) + self.positions(positions)[None]))
         keep = self.causal[:length, :length][None, None] & (seqs != PAD)[:, None, None, :]
         mask = torch.zeros(keep.shape, dtype=x.dtype, device=x.device).masked_fill(~keep, _MASKED)
         for block in self.blocks:
@@ -111,11 +114,13 @@ class SASRec(nn.Module):
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Scores of every catalogue item (..., items) for hidden states (..., H): the tied embeddings."""
-        return hidden @ self.items.weight[1 : self.arch.items + 1].T
+        scores: torch.Tensor = hidden @ self.items.weight[1 : self.arch.items + 1].T
+        return scores
 
     def last_hidden(self, seqs: torch.Tensor) -> torch.Tensor:
         """The user representation (B, H): the output at the last position of each right-aligned row."""
-        return self(seqs)[:, -1]
+        hidden: torch.Tensor = self(seqs)
+        return hidden[:, -1]
 
 
 def _init(module: nn.Module) -> None:
