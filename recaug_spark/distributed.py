@@ -17,12 +17,13 @@ import pickle
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
-RankFn = Callable[[dict[str, Any], int, int], Any]  # (payload, rank, world) -> rank 0's result
+R = TypeVar("R")
+RankFn = Callable[[dict[str, Any], int, int], R]  # (payload, rank, world) -> rank 0's result
 
 
 def pick_device(wanted: str, *, key: str) -> torch.device:
@@ -57,7 +58,7 @@ def agree(stop: bool, world: int, device: torch.device) -> bool:
     return bool(flag.item())
 
 
-def train_in_processes(rank_fn: RankFn, payload: dict[str, Any], *, processes: int, local_mode: bool) -> Any:
+def train_in_processes(rank_fn: RankFn[R], payload: dict[str, Any], *, processes: int, local_mode: bool) -> R:
     """Run ``rank_fn`` in ``processes`` TorchDistributor processes; rank 0's result. ``rank_fn`` must be
     a module-level function (it is pickled by reference) and ``payload`` picklable."""
     from pyspark.ml.torch.distributor import TorchDistributor
@@ -67,7 +68,8 @@ def train_in_processes(rank_fn: RankFn, payload: dict[str, Any], *, processes: i
         result_path = str(Path(scratch) / "rank0.pkl")
         distributor.run(_rank_main, {"fn": rank_fn, "payload": payload, "result_path": result_path})
         with open(result_path, "rb") as handle:
-            return pickle.load(handle)  # written by our own rank-0 process just now
+            result: R = pickle.load(handle)  # written by our own rank-0 process just now
+            return result
 
 
 def _rank_main(job: dict[str, Any]) -> None:

@@ -198,8 +198,8 @@ def session_settings(spark: SparkSession, settings: dict[str, str]) -> Iterator[
     try:
         yield
     finally:
-        for key, value in before.items():
-            if value is None:
+        for key, old in before.items():
+            if old is None:
                 spark.conf.unset(key)
             else:
-                spark.conf.set(key, value)
+                spark.conf.set(key, old)

@@ -15,7 +15,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -83,7 +83,11 @@ def without(meta: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k not in drop}
 
 
-def load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], *, where: str) -> torch.nn.Module:
+M = TypeVar("M", bound=torch.nn.Module)
+V = TypeVar("V")
+
+
+def load_into(module: M, state: Mapping[str, torch.Tensor], *, where: str) -> M:
     """``module`` with ``state`` loaded, in eval mode; a mismatch names the artifact."""
     try:
         module.load_state_dict(state)
@@ -111,12 +115,13 @@ class WorkerCache:
         self.lock = threading.Lock()
         self.entries: OrderedDict[str, Any] = OrderedDict()
 
-    def get(self, digest: str, build: Callable[[], Any]) -> Any:
-        """The entry for ``digest``, built by ``build()`` on first use."""
+    def get(self, digest: str, build: Callable[[], V]) -> V:
+        """The entry for ``digest``, built by ``build()`` on first use (a digest is always built alike)."""
         with self.lock:
             if digest not in self.entries:
                 self.entries[digest] = build()
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
             self.entries.move_to_end(digest)
-            return self.entries[digest]
+            entry: V = self.entries[digest]
+            return entry

@@ -83,4 +83,4 @@ class GeneratorArtifact:
         """The generator in eval mode with the weights loaded (tensors only)."""
         where = f"generator {self.version}"
         state = tensors.load_state(self.weights, where=where)
-        return tensors.load_into(Generator(self.architecture), state, where=where)  # type: ignore[return-value]
+        return tensors.load_into(Generator(self.architecture), state, where=where)

@@ -209,7 +209,7 @@ class ContinuousColumn:
         """
         mu, sd = np.asarray(self.means), np.asarray(self.stds)
         mode = block[:, 1 : 1 + self.n_modes].argmax(axis=1)
-        x = block[:, 0] * (4.0 * sd[mode]) + mu[mode]
+        x: np.ndarray = block[:, 0] * (4.0 * sd[mode]) + mu[mode]
         if self.decimals is not None:
             x = np.round(x, self.decimals)
         if self.integer:
@@ -292,7 +292,7 @@ class CategoricalColumn:
         """The column's single span: a one-hot over its levels."""
         return [SpanInfo(self.width, "softmax")]
 
-    def level_index(self, values: Sequence[object] | pd.Series) -> np.ndarray:
+    def level_index(self, values: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
         """The index of each value (as ``str(value)``, nulls as ``NULL_LEVEL``) among the levels (int64);
         a value that is not a level gets ``OTHER_LEVEL``'s index.
 
@@ -300,7 +300,7 @@ class CategoricalColumn:
             ValueError: a value is not a level and the column has no ``OTHER_LEVEL``.
         """
         strings = _as_strings(values)
-        index = pd.Index(self.levels, dtype=object).get_indexer(strings).astype(np.int64)
+        index: np.ndarray = pd.Index(self.levels, dtype=object).get_indexer(strings).astype(np.int64)
         unknown = index < 0
         if unknown.any():
             if OTHER_LEVEL not in self.levels:
@@ -323,7 +323,8 @@ class CategoricalColumn:
     def decode(self, block: np.ndarray) -> np.ndarray:
         """Each row's level (argmax of the block) as an object array, None for ``NULL_LEVEL``."""
         levels = np.array([None if level == NULL_LEVEL else level for level in self.levels], dtype=object)
-        return levels[block.argmax(axis=1)]
+        decoded: np.ndarray = levels[block.argmax(axis=1)]
+        return decoded
 
 
 FittedColumn = ContinuousColumn | CategoricalColumn
@@ -342,7 +343,7 @@ def _decimals(values: np.ndarray) -> int | None:
 def _float_values(series: pd.Series, name: str) -> np.ndarray:
     """A column as float64 with NaN for nulls; ValueError when it is not numeric or holds infinities."""
     try:
-        values = pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+        values: np.ndarray = pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as error:
         raise ValueError(f"continuous column '{name}' is not numeric: {error}") from None
     infinite = np.isinf(values)
@@ -351,9 +352,9 @@ def _float_values(series: pd.Series, name: str) -> np.ndarray:
     return values
 
 
-def _as_strings(values: Sequence[object] | pd.Series) -> np.ndarray:
+def _as_strings(values: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
     """``str(value)`` per value (object array), ``NULL_LEVEL`` for None/NaN/NA."""
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    strings = series.astype(str).to_numpy(dtype=object)
+    strings: np.ndarray = series.astype(str).to_numpy(dtype=object)
     strings[series.isna().to_numpy()] = NULL_LEVEL
     return strings

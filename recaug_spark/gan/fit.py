@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 
 def fit_transformer(sample: pd.DataFrame, gan: GanConfig, *, seed: int) -> DataTransformer:
     """The transformer of the GAN columns, fitted on the training sample."""
+    continuous, categorical = gan_table.chosen(gan)
     return DataTransformer.fit(
-        sample[gan_table.names(gan)], continuous=gan.continuous, categorical=gan.categorical, top_k=gan.top_k,
+        sample[gan_table.names(gan)], continuous=continuous, categorical=categorical, top_k=gan.top_k,
         max_modes=gan.mixture.max_modes, weight_threshold=gan.mixture.weight_threshold,
         gmm_rows=gan.mixture.sample_rows, iterations=gan.mixture.iterations, seed=seed,
     )  # fmt: skip

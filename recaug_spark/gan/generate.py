@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
 
 from recaug_spark.gan.artifact import GeneratorArtifact
 from recaug_spark.gan.columns import NULL_LEVEL
+from recaug_spark.gan.model import Generator
 from recaug_spark.gan.sample import ConditionLayout, flat_spans, generate_rows
 from recaug_spark.rng import stream_id
 
@@ -93,7 +93,7 @@ def batch_seed(seed: int, version: str, batch: int) -> int:
     return int(stream_id(seed, f"generate:{version}", batch)) & ((1 << 63) - 1)
 
 
-def synthesize_batch(artifact: GeneratorArtifact, generator: torch.nn.Module, plan: Plan, batch: int) -> pd.DataFrame:
+def synthesize_batch(artifact: GeneratorArtifact, generator: Generator, plan: Plan, batch: int) -> pd.DataFrame:
     """The rows of batch ``batch``, a pure function of (artifact, plan, batch).
 
     Columns: event_id, user_id, item_id, event_type, ts_us, quantity, price, gen_batch, then ``gan_<i>``
@@ -158,20 +158,24 @@ def _as_text(values: pd.Series) -> np.ndarray:
         finite = values.notna()
         integral = finite & (values == values.round())
         text = values.astype(str).where(~integral, values.round().astype("Int64").astype(str))
-        return text.where(finite, None).to_numpy(dtype=object)
-    return values.astype(object).where(values.notna(), None).to_numpy()  # categorical levels are strings already
+        strings: np.ndarray = text.where(finite, None).to_numpy(dtype=object)
+        return strings
+    levels: np.ndarray = values.astype(object).where(values.notna(), None).to_numpy()
+    return levels  # categorical levels are strings already
 
 
 def _levels(decoded: pd.DataFrame, column: str | None, n: int) -> np.ndarray:
     if column is None:
         return np.full(n, "*", dtype=object)
-    return decoded[column].astype(object).where(decoded[column].notna(), None).to_numpy()
+    levels: np.ndarray = decoded[column].astype(object).where(decoded[column].notna(), None).to_numpy()
+    return levels
 
 
 def _column(decoded: pd.DataFrame, name: str, n: int, dtype: type) -> np.ndarray:
     if name not in decoded.columns:
         return np.full(n, None if dtype is object else np.nan, dtype=dtype)
-    return decoded[name].to_numpy(dtype=dtype)
+    values: np.ndarray = decoded[name].to_numpy(dtype=dtype)
+    return values
 
 
 def _timestamps(decoded: pd.DataFrame, plan: Plan, u_day: np.ndarray, u_minute: np.ndarray) -> np.ndarray:
@@ -192,7 +196,8 @@ def _timestamps(decoded: pd.DataFrame, plan: Plan, u_day: np.ndarray, u_minute: 
     else:
         hour = np.zeros(n, dtype=np.int64)
         within = (u_minute * MICROS_PER_DAY).astype(np.int64)
-    return day * MICROS_PER_DAY + hour * MICROS_PER_HOUR + within
+    micros: np.ndarray = day * MICROS_PER_DAY + hour * MICROS_PER_HOUR + within
+    return micros
 
 
 def digest_of(files: Mapping[str, bytes]) -> str:

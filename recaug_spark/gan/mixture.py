@@ -114,7 +114,8 @@ def _em(
 def _log_joint(x: np.ndarray, w: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """log(w_k N(x; mu_k, sd_k)) for every value and component: shape (len(x), len(mu))."""
     z = (x[:, None] - mu) / sd
-    return (np.log(w) - np.log(sd) - _LOG_SQRT_2PI) - 0.5 * z * z
+    joint: np.ndarray = (np.log(w) - np.log(sd) - _LOG_SQRT_2PI) - 0.5 * z * z
+    return joint
 
 
 def _prune(

@@ -68,7 +68,8 @@ class Generator(nn.Module):
         self.out = nn.Linear(width, arch.data_dim)
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return self.out(self.blocks(torch.cat([z, cond], dim=1)))
+        raw: torch.Tensor = self.out(self.blocks(torch.cat([z, cond], dim=1)))
+        return raw
 
 
 class Critic(nn.Module):
@@ -88,7 +89,8 @@ class Critic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[0] % self.pac:
             raise ValueError(f"the critic needs a multiple of pac={self.pac} rows, got {x.shape[0]}")
-        return self.out(self.blocks(x.reshape(-1, x.shape[1] * self.pac)))
+        scores: torch.Tensor = self.out(self.blocks(x.reshape(-1, x.shape[1] * self.pac)))
+        return scores
 
 
 def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -106,7 +108,8 @@ def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, eps
     scores = critic(mixed)
     (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     norms = grads.reshape(-1, pac * real.shape[1]).norm(2, dim=1)
-    return ((norms - 1) ** 2).mean()
+    penalty: torch.Tensor = ((norms - 1) ** 2).mean()
+    return penalty
 
 
 def gumbel_softmax(

@@ -49,9 +49,12 @@ def quality_report(
     if synthetic.empty:
         raise InputError("every synthetic row was rejected by generate.constraints; nothing to report on")
     columns = gan_table.names(gan)
-    kinds = {"continuous": list(gan.continuous), "categorical": list(gan.categorical)}
-    score = fidelity(train[columns], synthetic[columns], **kinds)
-    private = privacy(train[columns], holdout[columns], synthetic[columns], **kinds)
+    chosen = gan_table.chosen(gan)
+    continuous, categorical = list(chosen[0]), list(chosen[1])
+    score = fidelity(train[columns], synthetic[columns], continuous=continuous, categorical=categorical)
+    private = privacy(
+        train[columns], holdout[columns], synthetic[columns], continuous=continuous, categorical=categorical
+    )
     meta = {
         "run_id": ctx.run_id, "generator_version": artifact.version, "rows_requested": conf.rows,
         **counts, "compared_rows": {"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
@@ -60,7 +63,8 @@ def quality_report(
         },
     }  # fmt: skip
     target = publish(lake, ctx.run_id, lambda tmp: write_quality_report(
-        tmp, fidelity=score, privacy=private, real=train[columns], synthetic=synthetic[columns], meta=meta, **kinds,
+        tmp, fidelity=score, privacy=private, real=train[columns], synthetic=synthetic[columns], meta=meta,
+        continuous=continuous, categorical=categorical,
     ))  # fmt: skip
     counts["fidelity_overall_ppm"] = round(score.overall * 1e6)
     counts["exact_copies"] = round(private.exact_copy_share * len(synthetic))

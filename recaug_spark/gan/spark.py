@@ -13,14 +13,14 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pandas as pd
 import torch
-from pyspark import TaskContext
-from pyspark.broadcast import Broadcast
+from pyspark import Broadcast, TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from recaug_spark import tensors
 from recaug_spark.gan.artifact import GeneratorArtifact
 from recaug_spark.gan.generate import Plan, extra_columns, synthesize_batch
+from recaug_spark.gan.model import Generator
 
 # What mapInPandas returns (plus one string column per other GAN column, see batch_schema); stage
 # generate adds the audit and lineage columns.
@@ -45,11 +45,11 @@ def batch_schema(columns: Sequence[str]) -> T.StructType:
 _CACHE = tensors.WorkerCache()
 
 
-def cached_generator(digest: str, files: Mapping[str, bytes]) -> tuple[GeneratorArtifact, torch.nn.Module]:
+def cached_generator(digest: str, files: Mapping[str, bytes]) -> tuple[GeneratorArtifact, Generator]:
     """This worker's generator for ``digest`` (built from ``files`` on first use). A module-level
     function, so the tasks' closures refer to the cache by name instead of pickling it."""
 
-    def build() -> tuple[GeneratorArtifact, torch.nn.Module]:
+    def build() -> tuple[GeneratorArtifact, Generator]:
         artifact = GeneratorArtifact.from_files(files, where=f"broadcast generator {digest[:12]}")
         return artifact, artifact.generator()
 

@@ -49,4 +49,5 @@ def versions(spark: SparkSession, root: str) -> list[str]:
 
 def metadata(spark: SparkSession, root: str, version: str) -> dict[str, object]:
     """One version's metadata.json, unverified (for choosing a version; loading verifies)."""
-    return json.loads(storage.read_bytes(spark, storage.join(directory(root, version), METADATA)))
+    meta: dict[str, object] = json.loads(storage.read_bytes(spark, storage.join(directory(root, version), METADATA)))
+    return meta

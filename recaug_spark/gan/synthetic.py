@@ -84,7 +84,7 @@ def constraint(conf: GenerateConfig) -> Column:
     return ok
 
 
-def canonical(columns: Sequence[str], ctx: RunContext, version: str) -> list[Column]:
+def canonical(columns: Sequence[str], ctx: RunContext, version: str) -> list[str | Column]:
     """BATCH columns -> gold/synthetic_events columns (the other GAN columns in ``attrs``)."""
     extra = gen.extra_columns(columns)
     pairs = [x for i, name in enumerate(extra) for x in (F.lit(name), F.col(f"gan_{i}"))]
@@ -104,7 +104,8 @@ def synthetic_sample(lake: Lake, run_id: str, gan: GanConfig, *, limit: int) -> 
     rows = lake.read(GOLD_SYNTHETIC).where(F.col(RUN) == run_id)
     picked = rows.orderBy(F.xxhash64("event_id"), "event_id").limit(limit)
     selected = [F.col("event_id")]
+    continuous = gan_table.chosen(gan)[0]
     for i, name in enumerate(gan_table.names(gan)):
         value = F.col(name) if name in gen.CANONICAL else F.col("attrs").getItem(name)
-        selected.append(value.cast("double" if name in gan.continuous else "string").alias(f"c{i}"))
+        selected.append(value.cast("double" if name in continuous else "string").alias(f"c{i}"))
     return gan_table.to_pandas(picked.select(*selected), gan)

@@ -72,12 +72,22 @@ def gan_table(view: DataFrame, cfg: GanConfig) -> DataFrame:
     return view.select(*selected)
 
 
+def chosen(cfg: GanConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The (continuous, categorical) GAN columns of ``cfg`` with columns chosen (:func:`candidates`).
+
+    Raises:
+        ValueError: a column list is still unset (None).
+    """
+    if cfg.continuous is None or cfg.categorical is None:
+        raise ValueError("the GAN columns are not chosen yet (gan_table.candidates)")
+    return cfg.continuous, cfg.categorical
+
+
 def names(cfg: GanConfig) -> list[str]:
     """The GAN columns in table order: continuous, then categorical (``cfg`` with columns chosen:
     :func:`candidates`)."""
-    if cfg.continuous is None or cfg.categorical is None:
-        raise ValueError("the GAN columns are not chosen yet (gan_table.candidates)")
-    return [*cfg.continuous, *cfg.categorical]
+    continuous, categorical = chosen(cfg)
+    return [*continuous, *categorical]
 
 
 def candidates(cfg: GanConfig, provided: frozenset[str] | None) -> GanConfig:

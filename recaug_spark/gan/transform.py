@@ -60,7 +60,8 @@ class DataTransformer:
             raise ValueError(f"columns must be a list of names, got the string {self.columns!r}")
         columns = tuple(self.columns)
         by_name: dict[str, FittedColumn] = {}
-        for column in (*continuous, *categorical):
+        fitted: tuple[FittedColumn, ...] = (*continuous, *categorical)
+        for column in fitted:
             if column.name in by_name:
                 raise ValueError(f"column '{column.name}' is fitted twice")
             by_name[column.name] = column
@@ -195,7 +196,7 @@ class DataTransformer:
             if isinstance(column, CategoricalColumn)
         ]
 
-    def level_index(self, column: str, values: Sequence[object]) -> np.ndarray:
+    def level_index(self, column: str, values: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
         """The index of each value (matched as ``str(value)``, nulls as ``NULL_LEVEL``) among ``column``'s levels.
 
         Values that are not levels map to ``OTHER_LEVEL`` when the column has it.
@@ -277,7 +278,8 @@ class DataTransformer:
             >>> DataTransformer.from_dict(json.loads(json.dumps(t.to_dict()))) == t
             True
         """
-        return to_json(self)
+        params: dict[str, Any] = to_json(self)
+        return params
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DataTransformer:

@@ -46,7 +46,10 @@ def run(job: Job) -> StageResult:
     ).where(split.is_training())
     # The split's identity: the config and the training rows' content (not a Delta version number, which
     # a crashed and resumed run, or an incremental one, would not share with an uninterrupted full run).
-    digest = train.agg(F.bit_xor(F.xxhash64("event_id"))).first()[0] or 0
+    xor = train.agg(F.bit_xor(F.xxhash64("event_id"))).first()
+    if xor is None:
+        raise RuntimeError("the global aggregate of the training rows' hashes returned no row")
+    digest = xor[0] or 0
     version = f"{ctx.config_hash}-{digest & 0xFFFFFFFFFFFFFFFF:016x}"
     labelled = (
         assigned.transform(split.with_labels(cfg.split.cold_max, train))

@@ -87,4 +87,4 @@ class SasrecArtifact:
     def model(self) -> SASRec:
         """The network in eval mode with the weights loaded (tensors only)."""
         where = f"sasrec {self.version}"
-        return tensors.load_into(SASRec(self.architecture), tensors.load_state(self.weights, where=where), where=where)  # type: ignore[return-value]
+        return tensors.load_into(SASRec(self.architecture), tensors.load_state(self.weights, where=where), where=where)
