@@ -21,16 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from recaug_spark.config import (
-    CategoricalJitterOp,
-    CsvSource,
-    DemoSource,
-    ImputeSpec,
-    ItemsFromEvents,
-    NormalizeSpec,
-    RecaugConfig,
-    RotationOp,
-)
+from recaug_spark.augment import ops
+from recaug_spark.config import CsvSource, DemoSource, ImputeSpec, ItemsFromEvents, NormalizeSpec, RecaugConfig
 from recaug_spark.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -71,14 +63,17 @@ def provided(source: CsvSource | DemoSource) -> frozenset[str] | None:
 
 
 def op_columns(spec: Any) -> tuple[str, ...]:
-    """The columns an augment op reads: its ``column`` / ``columns``, ``attrs.<attr>`` for categorical
-    jitter; none for the sequence ops (they need items and times, which every source has)."""
-    if isinstance(spec, RotationOp):
-        return tuple(spec.columns)
-    if isinstance(spec, CategoricalJitterOp):
-        return (ATTRS + spec.attr,)
-    column = getattr(spec, "column", None)
-    return (column,) if column else ()
+    """The columns an augment op reads, from its spec (augment/ops.py): the numeric columns it names
+    (``column``, ``columns``) and ``attrs.<attr>`` for each attribute (categorical jitter's ``attr``); none
+    for the sequence ops (they need items and times, which every source has).
+
+    Example:
+        >>> from recaug_spark.config import CategoricalJitterOp, CropOp
+        >>> op_columns(CategoricalJitterOp(op="categorical_jitter", attr="device")), op_columns(CropOp(op="crop"))
+        (('attrs.device',), ())
+    """
+    op = ops.of(spec)
+    return (*op.columns_of(spec), *(ATTRS + attr for attr in op.attributes_of(spec)))
 
 
 def _impute_columns(spec: ImputeSpec) -> tuple[str, ...]:

@@ -18,12 +18,12 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from recaug_spark.augment import fit, recipes, similar
+from recaug_spark.augment import fit, ops, recipes, similar
 from recaug_spark.augment import spark as aug
 from recaug_spark.augment.frames import COPY, KEY, SOURCE_EVENT_ID, SequenceRecipe
-from recaug_spark.augment.recipes import LEVEL, ROW, Fitted
+from recaug_spark.augment.ops import ROW, AugmentOp, Fitted, Need
 from recaug_spark.augment.sequence import SimilarItems
-from recaug_spark.config import AugmentConfig, AugmentOp, CategoricalJitterOp
+from recaug_spark.config import AugmentConfig
 from recaug_spark.prep.stats import union_by_name
 
 log = logging.getLogger(__name__)
@@ -70,10 +70,12 @@ def augment(spark: SparkSession, train: DataFrame, conf: AugmentConfig, *, seed:
 
 
 def _row_op(inputs: Inputs, index: int, spec: AugmentOp, *, seed: int) -> DataFrame:
-    """Copies of each training row with the op's columns transformed (the generic column UDF)."""
+    """Copies of each training row with the op's columns (and attributes, as level indices) transformed
+    (the generic column UDF)."""
     rows = aug.expand_copies(aug.with_key(inputs.train, "event_id"), spec.copies)
-    if isinstance(spec, CategoricalJitterOp):
-        rows = rows.withColumn(LEVEL, _encode(spec.attr, inputs.fitted))
+    attributes = list(zip(ops.of(spec).attributes_of(spec), recipes.level_columns(spec), strict=True))
+    for attr, level in attributes:
+        rows = rows.withColumn(level, _encode(attr, inputs.fitted))
     names = recipes.columns(spec)
     label = recipes.label(index, spec)
     if spec.p < 1:
@@ -82,9 +84,9 @@ def _row_op(inputs: Inputs, index: int, spec: AugmentOp, *, seed: int) -> DataFr
     result = rows.withColumn("_r", op)
     for name, output in zip(names, aug.column_outputs(F.col("_r"), len(names)), strict=True):
         result = result.withColumn(name, _restore(output, result.schema[name].dataType))
-    if isinstance(spec, CategoricalJitterOp):
-        result = result.withColumn("attrs", _decode(spec.attr, inputs.fitted))
-    return result.withColumn(SOURCE_EVENT_ID, F.col("event_id")).drop("_r", KEY, LEVEL)
+    for attr, level in attributes:
+        result = result.withColumn("attrs", _decode(attr, level, inputs.fitted))
+    return result.withColumn(SOURCE_EVENT_ID, F.col("event_id")).drop("_r", KEY, *recipes.level_columns(spec))
 
 
 def _levels(attr: str, fitted: Fitted) -> Column:
@@ -97,9 +99,9 @@ def _encode(attr: str, fitted: Fitted) -> Column:
     return F.when(position > 0, (position - 1).cast("double"))
 
 
-def _decode(attr: str, fitted: Fitted) -> Column:
-    """``attrs`` with ``attr`` set to the level drawn (unchanged where the value was not a level)."""
-    drawn = F.element_at(_levels(attr, fitted), F.col(LEVEL).cast("int") + 1)
+def _decode(attr: str, level: str, fitted: Fitted) -> Column:
+    """``attrs`` with ``attr`` set to the level drawn (column ``level``; unchanged where the value was not a level)."""
+    drawn = F.element_at(_levels(attr, fitted), F.col(level).cast("int") + 1)
     kept = F.map_filter("attrs", lambda k, _: k != F.lit(attr))
     return F.when(drawn.isNull(), F.col("attrs")).otherwise(F.map_concat(kept, F.create_map(F.lit(attr), drawn)))
 
@@ -114,12 +116,13 @@ def _restore(value: Column, data_type: T.DataType) -> Column:
 
 def _sequence_op(inputs: Inputs, index: int, spec: AugmentOp, conf: AugmentConfig, *, seed: int) -> DataFrame:
     """Edited copies of each user's recent training sequence (the generic grouped UDF). Each output
-    event takes its other columns from its source row; an event whose item changed (substitute,
-    insert, a mask token) takes that item's median training price instead of the source's."""
+    event takes its other columns from its source row; when the op needs item prices (it gives events
+    other items: substitute, insert, a mask token), an event whose item changed takes that item's
+    median training price instead of the source's."""
     similar_items = inputs.similar_items
 
     def lookup() -> SimilarItems:
-        assert similar_items is not None, "substitute and insert need the similar-items broadcast"
+        assert similar_items is not None, "an op that needs similar items gets the similar-items broadcast"
         return similar_items.value
 
     recipe = SequenceRecipe(
@@ -128,10 +131,9 @@ def _sequence_op(inputs: Inputs, index: int, spec: AugmentOp, conf: AugmentConfi
     )  # fmt: skip
     edited = aug.sequence_op(inputs.sequences, recipes.frame_edit(spec, lookup), recipe)
     sources = inputs.train.withColumnRenamed("event_id", SOURCE_EVENT_ID).withColumnRenamed("item_id", "_source_item")
-    joined = (
-        edited.select("event_id", SOURCE_EVENT_ID, "item_id", "ts", COPY)
-        .join(sources.drop("ts"), SOURCE_EVENT_ID)
-        .join(inputs.item_prices, "item_id", "left")
-    )
+    joined = edited.select("event_id", SOURCE_EVENT_ID, "item_id", "ts", COPY).join(sources.drop("ts"), SOURCE_EVENT_ID)
+    if Need.ITEM_PRICES not in ops.of(spec).needs:
+        return joined.drop("_source_item")
+    joined = joined.join(inputs.item_prices, "item_id", "left")
     price = F.when(F.col("item_id") == F.col("_source_item"), F.col("price")).otherwise(F.col("_item_price"))
     return joined.withColumn("price", price).drop("_source_item", "_item_price")

@@ -15,27 +15,26 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from recaug_spark.augment.recipes import ROW, Fitted, Levels, columns, shape
-from recaug_spark.config import AugmentOp, CategoricalJitterOp, GaussianNoiseOp, SaltAndPepperOp
+from recaug_spark.augment import ops
+from recaug_spark.augment.ops import AugmentOp, Fitted, Levels, Quantile, Statistic, Std
 from recaug_spark.errors import ConfigError
 
 MAX_LEVELS = 1000  # categorical jitter draws among an attribute's most frequent levels (rarer ones stay)
 SIGNIFICANT_DIGITS = 12
 
 
-def check(ops: Sequence[AugmentOp], schema: T.StructType) -> None:
-    """Fail, naming the op, when a row op's column is not a numeric column of the training rows.
+def check(specs: Sequence[AugmentOp], schema: T.StructType) -> None:
+    """Fail, naming the op, when a column a row op reads is not a numeric column of the training rows.
 
     Raises:
-        ConfigError: ``augment.ops[i].column`` with the numeric columns there are.
+        ConfigError: ``augment.ops[i].<parameter>`` (``column``, ``columns``...) with the numeric columns there are.
     """
     numeric = sorted(f.name for f in schema.fields if isinstance(f.dataType, T.NumericType))
-    for i, spec in enumerate(ops):
-        if shape(spec) != ROW or isinstance(spec, CategoricalJitterOp):
-            continue
-        missing = [c for c in columns(spec) if c not in numeric]
+    for i, spec in enumerate(specs):
+        op = ops.of(spec)
+        missing = [c for c in op.columns_of(spec) if c not in numeric]
         if missing:
-            key = f"augment.ops[{i}].{'columns' if len(columns(spec)) > 1 else 'column'}"
+            key = f"augment.ops[{i}].{op.parameter_of(spec, missing[0])}"
             raise ConfigError(key, f"{missing} is not a numeric column of the training rows; they have {numeric}")
 
 
@@ -43,19 +42,18 @@ def _stable(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
-def fit(train: DataFrame, ops: Sequence[AugmentOp]) -> Fitted:
-    """Standard deviations, quantiles and attribute levels of the training rows, for ``ops``.
+def fit(train: DataFrame, specs: Sequence[AugmentOp]) -> Fitted:
+    """The statistics the ops' specs ask for (standard deviations, quantiles) and the levels of the attributes
+    row ops rewrite, on the training rows.
 
     Raises:
-        ConfigError: naming the op whose column has no spread or no values, or whose attribute no
-            training event has.
+        ConfigError: naming the op whose column has no values, whose attribute no training event has, or
+            whose spec finds a statistic it cannot work with (a relative noise on a column without spread).
     """
-    std_columns = sorted({s.column for s in ops if isinstance(s, GaussianNoiseOp) and s.relative})
-    quantiles = sorted(
-        {(s.column, q) for s in ops if isinstance(s, SaltAndPepperOp) for q in (s.salt_quantile, s.pepper_quantile)}
-    )
-    numeric = [s for s in ops if shape(s) == ROW and not isinstance(s, CategoricalJitterOp)]
-    counted = sorted({c for s in numeric for c in columns(s)})
+    counted = sorted({c for spec in specs for c in ops.of(spec).columns_of(spec)})
+    wanted: set[Statistic] = {s for spec in specs for s in ops.of(spec).statistics(spec)}
+    std_columns = sorted({s.column for s in wanted if isinstance(s, Std)})
+    quantiles = sorted({(s.column, s.q) for s in wanted if isinstance(s, Quantile)})
     aggregates = [F.count(c).alias(f"n{i}") for i, c in enumerate(counted)]
     aggregates += [F.stddev_samp(c).alias(f"std{i}") for i, c in enumerate(std_columns)]
     aggregates += [F.percentile(F.col(c).cast("double"), F.lit(q)).alias(f"q{i}") for i, (c, q) in enumerate(quantiles)]
@@ -63,29 +61,27 @@ def fit(train: DataFrame, ops: Sequence[AugmentOp]) -> Fitted:
     values = {c: row[f"n{i}"] for i, c in enumerate(counted)}
     std = {c: row[f"std{i}"] for i, c in enumerate(std_columns)}
     cut = {pair: row[f"q{i}"] for i, pair in enumerate(quantiles)}
-    levels_of = {s.attr: levels(train, s.attr) for s in ops if isinstance(s, CategoricalJitterOp)}
-    for i, spec in enumerate(ops):
-        empty = [c for c in columns(spec) if values.get(c) == 0] if spec in numeric else []
+    statistics: dict[Statistic, float | None] = {Std(c): v for c, v in std.items()}
+    statistics |= {Quantile(c, q): v for (c, q), v in cut.items()}
+    levels_of = {attr: levels(train, attr) for spec in specs for attr in ops.of(spec).attributes_of(spec)}
+    for i, spec in enumerate(specs):
+        op = ops.of(spec)
+        empty = [c for c in op.columns_of(spec) if values.get(c) == 0]
         if empty:
             raise ConfigError(
                 f"augment.ops[{i}]",
-                f"op '{spec.op}' needs values of {empty}, and the training rows have none: map them in the "
+                f"op '{op.name}' needs values of {empty}, and the training rows have none: map them in the "
                 "source (source.events.columns), or leave the op out of augment.ops",
             )
-        if isinstance(spec, GaussianNoiseOp) and spec.relative and not (std[spec.column] or 0) > 0:
-            raise ConfigError(
-                f"augment.ops[{i}].relative",
-                f"the training standard deviation of '{spec.column}' is {std[spec.column]} (fewer than two "
-                "values, or all equal): give an absolute sigma with relative: false",
-            )
-        if isinstance(spec, SaltAndPepperOp) and cut[(spec.column, spec.salt_quantile)] is None:
-            problem = f"'{spec.column}' has no training values to take quantiles of"
-            raise ConfigError(f"augment.ops[{i}].column", problem)
-        if isinstance(spec, CategoricalJitterOp) and not levels_of[spec.attr].values:
-            raise ConfigError(
-                f"augment.ops[{i}].attr",
-                f"no training event has attrs['{spec.attr}']; pick an attribute the source maps (its attrs list)",
-            )
+        for attr in op.attributes_of(spec):
+            if not levels_of[attr].values:
+                raise ConfigError(
+                    f"augment.ops[{i}].{op.parameter_of(spec, attr)}",
+                    f"no training event has attrs['{attr}']; pick an attribute the source maps (its attrs list)",
+                )
+        problem = op.check(spec, statistics)
+        if problem is not None:
+            raise ConfigError(f"augment.ops[{i}].{problem.field}", problem.message)
     return Fitted(
         std={c: _stable(v) for c, v in std.items()},
         quantiles={pair: float(v) for pair, v in cut.items()},

@@ -22,7 +22,8 @@ empty :class:`Edit` when a copy has no output (then no rows are written for it).
 
 Similar items come from a table item -> array of similar items (top-k co-occurrence in training
 sessions, computed in Spark). Sequences of at most ``short_max`` events get only insert and
-substitute (see :func:`allowed`), since cutting or shuffling them leaves too little signal.
+substitute (their specs say ``short``, augment/ops.py), since cutting or shuffling them leaves too
+little signal.
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ import numpy as np
 import pandas as pd
 
 from recaug_spark.rng import Draws
-
-SHORT_SAFE = frozenset({"insert", "substitute"})
 
 
 class SimilarItems:
@@ -83,11 +82,6 @@ class Edit:
     def identity(cls, items: np.ndarray) -> Edit:
         n = len(items)
         return cls(np.arange(n), np.asarray(items).copy(), np.zeros(n, dtype=bool))
-
-
-def allowed(op: str, length: int, short_max: int) -> bool:
-    """Whether ``op`` applies to a sequence of ``length`` events (short ones: insert, substitute only)."""
-    return length > short_max or op in SHORT_SAFE
 
 
 def _span(n: int, ratio: float, draws: Draws) -> tuple[int, int]:

@@ -18,10 +18,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from recaug_spark.augment import recipes
+from recaug_spark.augment import ops
 from recaug_spark.augment.frames import CHANGED
-from recaug_spark.augment.recipes import LEVEL, ROW
-from recaug_spark.config import AugmentOp
+from recaug_spark.augment.ops import AugmentOp
 from recaug_spark.lake import Lake
 from recaug_spark.prep import split
 from recaug_spark.runs import RunContext
@@ -31,18 +30,18 @@ RUN = "aug_run_id"
 READ = ("event_id", "user_id", "item_id", "event_type", "ts", "quantity", "price", "session_id", "source", "attrs")
 
 
-def read_training_rows(lake: Lake, ops: Sequence[AugmentOp]) -> DataFrame:
+def read_training_rows(lake: Lake, specs: Sequence[AugmentOp]) -> DataFrame:
     """The training events (silver/split ``split = train``) with the columns the stage reads: the
     canonical ones and every numeric column an op rewrites."""
     events = lake.read(SILVER_EVENTS)
-    wanted = list(dict.fromkeys([*READ, *extra_columns(ops)]))
+    wanted = list(dict.fromkeys([*READ, *extra_columns(specs)]))
     present = [c for c in wanted if c in events.columns]
     return split.training_rows(events, lake.read(SILVER_SPLIT)).select(*present)
 
 
-def extra_columns(ops: Sequence[AugmentOp]) -> list[str]:
+def extra_columns(specs: Sequence[AugmentOp]) -> list[str]:
     """Numeric columns rewritten by row ops that are not canonical (kept in the output)."""
-    rewritten = [c for spec in ops if recipes.shape(spec) == ROW for c in recipes.columns(spec) if c != LEVEL]
+    rewritten = [c for spec in specs for c in ops.of(spec).columns_of(spec)]
     return [c for c in dict.fromkeys(rewritten) if c not in AUGMENTED_EVENTS.fieldNames()]
 
 

@@ -37,11 +37,11 @@ from recaug_spark.config.constants import (
     RESERVED_PREFIX,
     SAFE_RETENTION_HOURS,
     USER_COLUMNS,
-    VIEW_OPS,
     EventType,
     RefreshStage,
 )
 from recaug_spark.config.evaluate import (
+    VIEW_OPS,
     AlsConfig,
     ContrastiveConfig,
     EvaluateConfig,

@@ -1,159 +1,48 @@
-"""Section ``augment``: the augmentation ops, each selected by its ``op`` name, and the stage's settings."""
+"""Section ``augment``: the augmentation ops, each selected by its ``op`` name, and the stage's settings.
+
+An op's parameters model lives with its spec in the op registry (augment/ops.py); the union that selects
+one by its ``op`` name is built from the registry (:func:`op_union`), and :func:`follow_registry` rebuilds
+the models holding such a union when an op is registered or removed.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Union, get_args
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, Discriminator, Field, GetCoreSchemaHandler, Tag
+from pydantic_core import CoreSchema
 
-from recaug_spark.config.types import Angle, Frozen
+from recaug_spark.augment import ops
+from recaug_spark.augment.ops import (  # re-exported: the packaged ops' parameters models
+    AugmentOp,
+    CategoricalJitterOp,
+    CropOp,
+    FeatureMaskOp,
+    GaussianNoiseOp,
+    InsertOp,
+    JitterOp,
+    MaskOp,
+    RandomScalingOp,
+    ReorderOp,
+    RotationOp,
+    SaltAndPepperOp,
+    SlideWindowOp,
+    SubsetSplitOp,
+    SubstituteOp,
+    TimeShiftOp,
+)
+from recaug_spark.config.types import Frozen
 
+__all__ = [
+    "OP_MODELS", "AugmentConfig", "AugmentOp", "CategoricalJitterOp", "CropOp", "FeatureMaskOp", "FromRegistry",
+    "GaussianNoiseOp", "InsertOp", "JitterOp", "MaskOp", "OpSpec", "RandomScalingOp", "ReorderOp", "RotationOp",
+    "SaltAndPepperOp", "SlideWindowOp", "SubsetSplitOp", "SubstituteOp", "TimeShiftOp", "follow_registry",
+    "op_tag", "op_union",
+]  # fmt: skip
 
-class AugmentOp(Frozen):
-    """One augmentation recipe: ``copies`` copies per source row (or sequence), each transformed with
-    probability ``p`` (a copy the draw skips is not written)."""
-
-    p: float = Field(1.0, ge=0, le=1, description="Probability that a copy is transformed (and kept).")
-    copies: int = Field(1, ge=1, le=100, description="Copies made of every source row (row ops) or sequence.")
-
-
-class GaussianNoiseOp(AugmentOp):
-    """x + sigma z; with ``relative``, sigma is a multiple of the column's training std."""
-
-    op: Literal["gaussian_noise"] = Field(..., description="Selects this op.")
-    column: str = Field(..., description="The numeric event column changed.")
-    sigma: float = Field(gt=0, description="Standard deviation of the noise (a multiple of the std when relative).")
-    relative: bool = Field(True, description="sigma is a multiple of the column's training std, else absolute.")
-
-
-class SaltAndPepperOp(AugmentOp):
-    """A share of values set to the column's training ``salt_quantile`` or ``pepper_quantile``."""
-
-    op: Literal["salt_and_pepper"] = Field(..., description="Selects this op.")
-    column: str = Field(..., description="The numeric event column changed.")
-    share: float = Field(gt=0, le=1, description="Share of values replaced.")
-    salt_quantile: float = Field(0.99, ge=0, le=1, description="Training quantile a salt value is set to.")
-    pepper_quantile: float = Field(0.01, ge=0, le=1, description="Training quantile a pepper value is set to.")
-
-
-class RandomScalingOp(AugmentOp):
-    """x times a factor from [low, high)."""
-
-    op: Literal["random_scaling"] = Field(..., description="Selects this op.")
-    column: str = Field(..., description="The numeric event column changed.")
-    low: float = Field(0.9, gt=0, description="Smallest factor.")
-    high: float = Field(1.1, gt=0, description="Factors are below this (greater than low).")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RandomScalingOp:
-        if self.high <= self.low:
-            raise ValueError("'high' must be greater than 'low'")
-        return self
-
-
-class RotationOp(AugmentOp):
-    """Rotate the pair ``columns`` by ``theta`` radians, or by an angle from [low, high)."""
-
-    op: Literal["rotation"] = Field(..., description="Selects this op.")
-    columns: tuple[str, str] = Field(..., description="The two numeric columns rotated as a point (x, y).")
-    theta: Angle | None = Field(None, description="A fixed angle in radians; null = drawn from [low, high).")
-    low: Angle = Field(-0.1, description="Smallest angle drawn, in radians.")
-    high: Angle = Field(0.1, description="Angles drawn are below this, in radians.")
-
-
-class JitterOp(AugmentOp):
-    """x + uniform noise within +-r."""
-
-    op: Literal["jitter"] = Field(..., description="Selects this op.")
-    column: str = Field(..., description="The numeric event column changed.")
-    r: float = Field(gt=0, description="Half-width of the uniform noise U(-r, r), in the column's unit.")
-
-
-class FeatureMaskOp(AugmentOp):
-    """A share of values dropped: set to ``fill`` (null when absent)."""
-
-    op: Literal["feature_mask"] = Field(..., description="Selects this op.")
-    column: str = Field(..., description="The numeric event column changed.")
-    share: float = Field(gt=0, le=1, description="Share of values dropped.")
-    fill: float | None = Field(None, description="Value a dropped one takes; null = a null value.")
-
-
-class CropOp(AugmentOp):
-    """Keep a contiguous span of ``eta`` of a user's training sequence."""
-
-    op: Literal["crop"] = Field(..., description="Selects this op.")
-    eta: float = Field(0.8, gt=0, le=1, description="Share of the sequence the kept span covers.")
-
-
-class MaskOp(AugmentOp):
-    """Mask ``gamma`` of a sequence's events: item -> ``token``, or the event removed (no token)."""
-
-    op: Literal["mask"] = Field(..., description="Selects this op.")
-    gamma: float = Field(0.2, ge=0, le=1, description="Share of the sequence's events masked.")
-    token: str | None = Field(None, description="Item id a masked event takes; null = the event is removed.")
-
-
-class ReorderOp(AugmentOp):
-    """Shuffle a contiguous span of ``beta`` of a sequence."""
-
-    op: Literal["reorder"] = Field(..., description="Selects this op.")
-    beta: float = Field(0.2, gt=0, le=1, description="Share of the sequence the shuffled span covers.")
-
-
-class SubstituteOp(AugmentOp):
-    """Replace ``ratio`` of a sequence's items by co-occurring (similar) items."""
-
-    op: Literal["substitute"] = Field(..., description="Selects this op.")
-    ratio: float = Field(0.2, gt=0, le=1, description="Share of the sequence's items replaced.")
-
-
-class InsertOp(AugmentOp):
-    """Insert similar items next to ``ratio`` of a sequence's items."""
-
-    op: Literal["insert"] = Field(..., description="Selects this op.")
-    ratio: float = Field(0.2, gt=0, le=1, description="Share of the sequence's items followed by a similar item.")
-
-
-class SlideWindowOp(AugmentOp):
-    """DA4Rec's sliding window: copy c is the window of ``length`` events ending ``c * stride`` events
-    before the end of the sequence (copy 0 = the most recent events); a copy without a full window
-    writes nothing."""
-
-    op: Literal["slide_window"] = Field(..., description="Selects this op.")
-    length: int = Field(20, ge=1, description="Events per window.")
-    stride: int = Field(1, ge=1, description="Events between the ends of consecutive copies' windows.")
-
-
-class SubsetSplitOp(AugmentOp):
-    """DA4Rec's subset split: each event kept with probability 1 - ``dropout``, in order (at least one)."""
-
-    op: Literal["subset_split"] = Field(..., description="Selects this op.")
-    dropout: float = Field(0.25, gt=0, lt=1, description="Probability that an event is dropped.")
-
-
-class TimeShiftOp(AugmentOp):
-    """Move each session, as a block, within its day or week."""
-
-    op: Literal["time_shift"] = Field(..., description="Selects this op.")
-    within: Literal["day", "week"] = Field("day", description="A session moves within its day or its week.")
-
-
-class CategoricalJitterOp(AugmentOp):
-    """Replace a share of an attribute's values (e.g. device, region) by observed ones."""
-
-    op: Literal["categorical_jitter"] = Field(..., description="Selects this op.")
-    attr: str = Field(..., description="The attrs field changed (an attribute some training event has).")
-    share: float = Field(0.1, gt=0, le=1, description="Share of values replaced by an observed value.")
-
-
-_OP_CLASSES: tuple[type[AugmentOp], ...] = (
-    GaussianNoiseOp, SaltAndPepperOp, RandomScalingOp, RotationOp, JitterOp, FeatureMaskOp, CropOp, MaskOp,
-    ReorderOp, SubstituteOp, InsertOp, SlideWindowOp, SubsetSplitOp, TimeShiftOp, CategoricalJitterOp,
-)  # fmt: skip
-OP_MODELS: dict[str, type[AugmentOp]] = {
-    model.model_fields["op"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in _OP_CLASSES
-}
+OP_MODELS = ops.OP_MODELS  # name -> parameters model of every registered op (live)
 
 
 def op_tag(value: Any) -> str | None:
@@ -164,18 +53,48 @@ def op_tag(value: Any) -> str | None:
         ('<crop>', None)
     """
     name = value.get("op") if isinstance(value, dict) else getattr(value, "op", None)
-    return f"<{name}>" if name in OP_MODELS else None
+    return f"<{name}>" if name in ops.OPS else None
 
 
-# One union member per op model, tagged by its name (built from OP_MODELS, so a new op is one line).
-OpSpec = Annotated[
-    Union[tuple(Annotated[model, Tag(f"<{name}>")] for name, model in OP_MODELS.items())],  # type: ignore[valid-type]  # noqa: UP007
-    Discriminator(
-        op_tag,
-        custom_error_type="augment_op",
-        custom_error_message=f"unknown op; known ops: {', '.join(sorted(OP_MODELS))}",
-    ),
-]
+def _view_tag(value: Any) -> str | None:
+    tag = op_tag(value)
+    return tag if tag and ops.OPS[tag[1:-1]].view else None
+
+
+def op_union(*, views: bool = False) -> Any:
+    """The tagged union of the registered ops' parameters models (with ``views``, of the ops that can make a
+    contrastive view), selected by ``op``; an unknown name fails listing the known ones.
+
+    Example:
+        >>> from pydantic import TypeAdapter
+        >>> TypeAdapter(op_union(views=True)).validate_python({"op": "crop", "eta": 0.5})
+        CropOp(p=1.0, copies=1, op='crop', eta=0.5)
+    """
+    names = [name for name, op in ops.OPS.items() if op.view or not views]
+    members = tuple(Annotated[ops.OP_MODELS[name], Tag(f"<{name}>")] for name in names)
+    if views:
+        known = f"unknown view op; known: {', '.join(names)}"
+        discriminator = Discriminator(_view_tag, custom_error_type="view_op", custom_error_message=known)
+    else:
+        known = f"unknown op; known ops: {', '.join(sorted(names))}"
+        discriminator = Discriminator(op_tag, custom_error_type="augment_op", custom_error_message=known)
+    return Annotated[Union[members], discriminator]  # type: ignore[valid-type]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class FromRegistry:
+    """Marks an op union: pydantic builds its schema from the registry as it is when the model is built (or
+    rebuilt by :func:`follow_registry`), not from the members the annotation was written with (those the
+    reference documents: the registry's at import)."""
+
+    views: bool = False
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return handler.generate_schema(op_union(views=self.views))
+
+
+# One union member per registered op, tagged by its name ("<crop>"), so that an error's location drops the tag.
+OpSpec = Annotated[op_union(), FromRegistry()]
 
 
 class AugmentConfig(Frozen):
@@ -199,3 +118,36 @@ class AugmentConfig(Frozen):
         30.0, gt=0, description="Events without session_id: a longer gap, in minutes, starts a new session."
     )
     keep_runs: int = Field(3, ge=1, description="Augment runs kept in gold/augmented_events (older ones deleted).")
+
+
+def follow_registry() -> None:
+    """Rebuild the config models that hold an op union (innermost first), so that they accept the ops
+    registered now; augment/ops.py calls it when an op is registered or removed."""
+    from recaug_spark.config.root import RecaugConfig  # root imports this module
+
+    _rebuild(RecaugConfig, {})
+
+
+def _rebuild(model: type[BaseModel], seen: dict[type[BaseModel], bool]) -> bool:
+    """Force-rebuild the models under ``model`` that hold an op union, then ``model`` if it does; whether it does."""
+    if model in seen:
+        return seen[model]
+    seen[model] = False
+    holds = False
+    for info in model.model_fields.values():
+        for part in (*_parts(info.annotation), *info.metadata):
+            if isinstance(part, FromRegistry):
+                holds = True
+            elif isinstance(part, type) and issubclass(part, BaseModel):
+                holds = _rebuild(part, seen) or holds
+    if holds:
+        model.model_rebuild(force=True)
+    seen[model] = holds
+    return holds
+
+
+def _parts(annotation: Any) -> Iterator[Any]:
+    """An annotation, its arguments and their metadata (``Annotated``'s too), all the way down."""
+    yield annotation
+    for arg in get_args(annotation):
+        yield from _parts(arg)

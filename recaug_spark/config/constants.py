@@ -14,8 +14,6 @@ USER_COLUMNS = ("user_id", "segment")
 
 RESERVED_PREFIX = "_rc_"  # bookkeeping columns of the record parser (sources/records.py)
 
-VIEW_OPS = ("crop", "mask", "reorder", "substitute", "insert")  # augment ops that can make a contrastive view
-
 SAFE_RETENTION_HOURS = 168.0  # Delta's default VACUUM retention (7 days): shorter breaks readers and time travel
 
 RefreshStage = Literal["ingest", "preprocess", "split", "augment", "train-gan", "generate", "evaluate"]

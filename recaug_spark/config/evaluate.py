@@ -3,12 +3,12 @@ and how they are compared."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from recaug_spark.config.augment import OP_MODELS, CropOp, MaskOp, ReorderOp, op_tag
-from recaug_spark.config.constants import VIEW_OPS
+from recaug_spark.augment import ops
+from recaug_spark.config.augment import CropOp, FromRegistry, MaskOp, ReorderOp, op_union
 from recaug_spark.config.gan import DistributedConfig
 from recaug_spark.config.types import Frozen, PositiveInt
 
@@ -26,20 +26,11 @@ class AlsConfig(Frozen):
     blocks: int = Field(4, ge=1, description="User and item blocks (fixed, so results do not follow the cluster).")
 
 
-def _view_tag(value: Any) -> str | None:
-    tag = op_tag(value)
-    return tag if tag and tag[1:-1] in VIEW_OPS else None
-
+# The ops that can make a contrastive view, in registration order (the reference documents these).
+VIEW_OPS: tuple[str, ...] = tuple(name for name, op in ops.OPS.items() if op.view)
 
 # Tagged like OpSpec ("<crop>"), so that an error's location drops the tag and names the key.
-ViewOp = Annotated[
-    Union[tuple(Annotated[OP_MODELS[name], Tag(f"<{name}>")] for name in VIEW_OPS)],  # type: ignore[valid-type]  # noqa: UP007
-    Discriminator(
-        _view_tag,
-        custom_error_type="view_op",
-        custom_error_message=f"unknown view op; known: {', '.join(VIEW_OPS)}",
-    ),
-]
+ViewOp = Annotated[op_union(views=True), FromRegistry(views=True)]
 
 
 class ContrastiveConfig(Frozen):

@@ -1,14 +1,19 @@
-"""The building blocks every config section shares: the frozen base model and the validated field types."""
+"""The building blocks every config section shares: the frozen base model and the validated field types.
+
+``Frozen`` and ``Angle`` are defined in recaug_spark/frozen.py (augment/ops.py defines config models too) and
+re-exported here.
+"""
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
+
+from recaug_spark.frozen import Angle, Frozen  # noqa: F401  (re-exported: frozen.py says why they live there)
 
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -60,10 +65,3 @@ UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 UnitInterval = Annotated[float, Field(ge=0, lt=1)]
-Angle = Annotated[float, Field(ge=-math.pi, le=math.pi, description="radians")]
-
-
-class Frozen(BaseModel):
-    """Base for every config model: immutable, and unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)

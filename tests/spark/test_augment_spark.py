@@ -174,7 +174,7 @@ SEQUENCE_KERNELS = {
 
 def recipe(op: str) -> frames.SequenceRecipe:
     return frames.SequenceRecipe(seed=SEED, label=f"1:{op}", p=0.8, copies=2, max_history=20,
-                              eligible=lambda n: sequence.allowed(op, n, 3))  # fmt: skip
+                              eligible=lambda n: n > 3 or op in ("substitute", "insert"))  # fmt: skip
 
 
 EDITS = {op: frames.item_edit(kernel) for op, kernel in SEQUENCE_KERNELS.items()} | {

@@ -101,12 +101,6 @@ def test_empty_and_single_event_sequences(op: str) -> None:
     assert list(one.items) == expected
 
 
-def test_short_sequences_get_only_insert_and_substitute() -> None:
-    ops = ("crop", "mask", "reorder", "substitute", "insert", "slide_window", "subset_split")
-    assert [op for op in ops if sequence.allowed(op, 3, 3)] == ["substitute", "insert"]
-    assert all(sequence.allowed(op, 4, 3) for op in ops)
-
-
 def test_the_same_key_gives_the_same_edit_and_another_key_another() -> None:
     items = np.array(ITEMS * 4, dtype=object)
     a, b = sequence.reorder(items, draws(11), beta=0.5), sequence.reorder(items, draws(11), beta=0.5)

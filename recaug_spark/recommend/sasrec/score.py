@@ -23,7 +23,7 @@ from pyspark.sql import types as T
 
 from recaug_spark import distributed, storage, tensors
 from recaug_spark.augment import recipes, similar
-from recaug_spark.config import MaskOp, SasrecConfig
+from recaug_spark.config import SasrecConfig
 from recaug_spark.recommend.index import contiguous_index
 from recaug_spark.recommend.sasrec import sequences as sq
 from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
@@ -79,7 +79,7 @@ def view_maker(real: DataFrame, index: DataFrame, conf: SasrecConfig, *, items: 
             )
         )
         similar_items = {r[sq.ITEM_IX]: list(r["s"]) for r in rows.toLocalIterator()}  # items x k, bounded
-    masks = any(isinstance(op, MaskOp) and op.token is not None for op in ops)
+    masks = any(recipes.token(op) is not None for op in ops)
     return ViewMaker(ops, seed=seed, mask_index=items + 1 if masks else None, similar=similar_items)
 
 

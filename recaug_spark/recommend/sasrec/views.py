@@ -1,9 +1,10 @@
 """CL4SRec's augmented views, made on the fly for each training batch by the augment stage's own item
-kernels (augment/recipes.py ``item_kernel``: crop, mask, reorder, substitute, insert) on index sequences.
+kernels (augment/recipes.py ``item_kernel``: the ops whose specs say ``view``, augment/ops.py: crop, mask,
+reorder, substitute, insert) on index sequences.
 
 View ``v`` (0 or 1) of training row ``r`` in epoch ``e`` uses one op drawn uniformly from the configured
 ops, and the op's draws, all from the keyed generator by (seed, ``cl<e>``, v, r): the same seed gives
-the same views whatever the batch a row lands in. A mask op's token is the model's mask index; a view
+the same views whatever the batch a row lands in. An op's token (a mask's) is the model's mask index; a view
 that an op would leave empty keeps the original items. Pure numpy: no Spark, no torch.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from recaug_spark.augment import recipes
 from recaug_spark.augment.sequence import SimilarItems
-from recaug_spark.config import MaskOp, ViewOp
+from recaug_spark.config import ViewOp
 from recaug_spark.recommend.sasrec.model import PAD
 from recaug_spark.rng import Draws
 
@@ -40,7 +41,7 @@ class ViewMaker:
         self.seed = seed
         self.mask_index = mask_index
         self.kernels = [recipes.item_kernel(op, lambda: table) for op in self.ops]
-        self.tokens = [op.token if isinstance(op, MaskOp) else None for op in self.ops]
+        self.tokens = [recipes.token(op) for op in self.ops]
 
     def spec(self) -> dict[str, object]:
         """What rebuilds this maker in another process (its kernels are closures)."""
