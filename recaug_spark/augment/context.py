@@ -48,7 +48,12 @@ def time_shift(ts_us: np.ndarray, draws: Draws, *, within: str) -> np.ndarray:
 
 
 def categorical_jitter(
-    values: np.ndarray, draws: Draws, *, p: float, choices: Sequence[object], weights: Sequence[float] | None = None
+    values: np.ndarray,
+    draws: Draws,
+    *,
+    p: float,
+    choices: Sequence[object] | np.ndarray,
+    weights: Sequence[float] | None = None,
 ) -> np.ndarray:
     """Replace a share ``p`` of values by draws from ``choices`` (uniform, or with ``weights``)."""
     out = np.asarray(values, dtype=object).copy()

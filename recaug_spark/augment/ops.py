@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Final, Literal, get_args, get_origin
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -32,7 +32,8 @@ from recaug_spark.augment.sequence import Edit, SimilarItems
 from recaug_spark.frozen import Angle, Frozen
 from recaug_spark.rng import Draws
 
-ROW, SEQUENCE = "row", "sequence"
+ROW: Final = "row"
+SEQUENCE: Final = "sequence"
 Shape = Literal["row", "sequence"]
 
 Similar = Callable[[], SimilarItems]  # resolved on the executor (a broadcast's value)

@@ -28,13 +28,16 @@ little signal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from recaug_spark.rng import Draws
+
+K = TypeVar("K", bound=Hashable)  # an item id (SimilarItems' keys: strings in the stage, ints in SASRec's views)
 
 
 class SimilarItems:
@@ -48,7 +51,7 @@ class SimilarItems:
         ['b', 'c', 'a']
     """
 
-    def __init__(self, table: Mapping[object, Sequence[object]]) -> None:
+    def __init__(self, table: Mapping[K, Sequence[object]]) -> None:
         kept = {item: list(options) for item, options in table.items() if len(options) > 0}
         self.index = pd.Index(list(kept))
         self.offsets = np.cumsum([0, *[len(options) for options in kept.values()]])
@@ -56,12 +59,14 @@ class SimilarItems:
 
     def rows(self, items: np.ndarray) -> np.ndarray:
         """The table row of each item, -1 for items without similar items."""
-        return self.index.get_indexer(items) if len(self.index) else np.full(len(items), -1)
+        rows: np.ndarray = self.index.get_indexer(items) if len(self.index) else np.full(len(items), -1)
+        return rows
 
     def pick(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         """One similar item per table row, the ``u``-th quantile of its list (u ~ U[0, 1))."""
         counts = self.offsets[rows + 1] - self.offsets[rows]
-        return self.values[self.offsets[rows] + np.minimum((u * counts).astype(np.int64), counts - 1)]
+        picked: np.ndarray = self.values[self.offsets[rows] + np.minimum((u * counts).astype(np.int64), counts - 1)]
+        return picked
 
     def similar_to(self, item: object) -> set[object]:
         """The similar items of ``item`` (empty when none)."""

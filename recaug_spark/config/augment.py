@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args
 
 from pydantic import BaseModel, Discriminator, Field, GetCoreSchemaHandler, Tag
 from pydantic_core import CoreSchema
@@ -78,7 +78,7 @@ def op_union(*, views: bool = False) -> Any:
     else:
         known = f"unknown op; known ops: {', '.join(sorted(names))}"
         discriminator = Discriminator(op_tag, custom_error_type="augment_op", custom_error_message=known)
-    return Annotated[Union[members], discriminator]  # type: ignore[valid-type]  # noqa: UP007
+    return Annotated[Union[members], discriminator]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,11 @@ class FromRegistry:
 
 
 # One union member per registered op, tagged by its name ("<crop>"), so that an error's location drops the tag.
-OpSpec = Annotated[op_union(), FromRegistry()]
+# The union is built from the registry at run time; a type checker sees what every member is, an AugmentOp.
+if TYPE_CHECKING:
+    OpSpec = AugmentOp
+else:
+    OpSpec = Annotated[op_union(), FromRegistry()]
 
 
 class AugmentConfig(Frozen):

@@ -3,12 +3,12 @@ and how they are compared."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from recaug_spark.augment import ops
-from recaug_spark.config.augment import CropOp, FromRegistry, MaskOp, ReorderOp, op_union
+from recaug_spark.config.augment import AugmentOp, CropOp, FromRegistry, MaskOp, ReorderOp, op_union
 from recaug_spark.config.gan import DistributedConfig
 from recaug_spark.config.types import Frozen, PositiveInt
 
@@ -30,7 +30,10 @@ class AlsConfig(Frozen):
 VIEW_OPS: tuple[str, ...] = tuple(name for name, op in ops.OPS.items() if op.view)
 
 # Tagged like OpSpec ("<crop>"), so that an error's location drops the tag and names the key.
-ViewOp = Annotated[op_union(views=True), FromRegistry(views=True)]
+if TYPE_CHECKING:  # built from the registry at run time, like OpSpec
+    ViewOp = AugmentOp
+else:
+    ViewOp = Annotated[op_union(views=True), FromRegistry(views=True)]
 
 
 class ContrastiveConfig(Frozen):
