@@ -19,6 +19,7 @@ demo: setup  ## run the embedded default: every stage (recaug refresh) on the de
 test: setup  ## lint + the test suite (one local Spark session), all but the nightly-job scenarios
 	@$(VENV)/bin/ruff check recaug_spark jobs tests
 	@$(VENV)/bin/ruff format --check recaug_spark jobs tests
+	@$(VENV)/bin/mypy
 	@$(PY) -m pytest -q -m "not nightly" $(PYTEST_ARGS)
 
 test-nightly: setup  ## whole-refresh and multi-process scenarios: standalone cluster, crash chain, garbage, local[1] CLI, model quality on the demo shop
@@ -26,6 +27,10 @@ test-nightly: setup  ## whole-refresh and multi-process scenarios: standalone cl
 
 lint:
 	@$(VENV)/bin/ruff check recaug_spark jobs tests
+
+.PHONY: typecheck
+typecheck: setup  ## mypy --strict on recaug_spark/ (configured in pyproject.toml)
+	@$(VENV)/bin/mypy
 
 format:
 	@$(VENV)/bin/ruff format recaug_spark jobs tests
