@@ -27,7 +27,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from recaug_spark import storage
+from recaug_spark.config import SAFE_RETENTION_HOURS
 from recaug_spark.faults import CrashHook
+from recaug_spark.session import session_settings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,11 @@ CONCURRENT_MODIFICATION: tuple[type[BaseException], ...] = (
     delta_errors.ConcurrentTransactionException,
 )
 
+
+# VACUUM's settings and table property (see Lake.vacuum).
+_RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+_RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
+_LISTING = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 
 NON_EMPTY_LOCATION = "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION"
 CREATE_RACE_POLLS = 20  # x 0.25 s: how long ensure() waits for another creator's first commit
@@ -316,14 +323,28 @@ class Lake:
         with self.committing(table):
             self.spark.sql(f"ALTER TABLE delta.`{self.path(table)}` SET TBLPROPERTIES ('{name}' = '{value}')")
 
-    def vacuum(self, table: str, *, retention_hours: float | None = None) -> int:
-        """VACUUM ``table``: delete the files no version within the retention needs; the files deleted.
+    def vacuum(self, table: str, *, retention_hours: float, listing_parallelism: int) -> int:
+        """VACUUM ``table``: delete the files no version within ``retention_hours`` needs; the files deleted
+        (from the VACUUM END commit's metrics).
 
-        ``retention_hours`` None: the table's ``delta.deletedFileRetentionDuration`` (Delta honours a
-        retention argument other than 0 only through that property).
+        Delta honours a retention argument only when it is 0; any other retention is the table's
+        ``delta.deletedFileRetentionDuration``, so that property is set first (a metadata commit, only
+        when it differs). Delta's own check against a retention under 7 days is switched off only
+        around this call when the retention is shorter (the config refuses that unless
+        ``maintain.allow_short_retention``). VACUUM lists files in
+        ``spark.sql.sources.parallelPartitionDiscovery.parallelism`` tasks (10,000 by default: 30 s for
+        a tiny table in local mode), set to ``listing_parallelism`` while it runs.
         """
+        if retention_hours > 0:
+            wanted = f"interval {retention_hours:g} hours"
+            if self.properties(table).get(_RETENTION_PROPERTY) != wanted:
+                self.set_property(table, _RETENTION_PROPERTY, wanted)
+        settings = {_LISTING: str(listing_parallelism)}
+        if retention_hours < SAFE_RETENTION_HOURS:
+            settings[_RETENTION_CHECK] = "false"
         delta = DeltaTable.forPath(self.spark, self.path(table))
-        delta.vacuum(retention_hours) if retention_hours is not None else delta.vacuum()
+        with session_settings(self.spark, settings):
+            delta.vacuum(0.0) if retention_hours == 0 else delta.vacuum()
         for entry in delta.history(2).collect():
             if entry["operation"] == "VACUUM END":
                 return int((entry["operationMetrics"] or {}).get("numDeletedFiles", 0))

@@ -24,7 +24,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
@@ -47,11 +47,13 @@ from recaug_spark.runs import (
     record,
 )
 from recaug_spark.schema import (
+    AUGMENT_RUN,
     BRONZE_EVENTS,
     BRONZE_FILES,
     BRONZE_ITEMS,
     BRONZE_QUARANTINE,
     BRONZE_USERS,
+    GENERATE_RUN,
     GOLD_AUGMENTED,
     GOLD_EVAL,
     GOLD_SYNTHETIC,
@@ -86,6 +88,9 @@ class Job:
     ctx: RunContext
     inputs: Mapping[str, int]  # the pinned versions of the inputs that exist
     previous: Row | None  # the stage's last successful run (its registry row), if any
+    # What the stage's identity() returned for this attempt (empty for a stage not skipped by identity):
+    # a stage whose identity is costly to compute (augment's fingerprint) reads it here instead of again.
+    identity: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ _RECORDS: dict[str, Stage] = {
             inputs=_PREPARED,
             outputs=(GOLD_AUGMENTED,),
             sections=("augment", "run"),
-            run_column="aug_run_id",
+            run_column=AUGMENT_RUN,
         ),
         Stage(
             "train-gan",
@@ -173,7 +178,7 @@ _RECORDS: dict[str, Stage] = {
             reads=(BRONZE_USERS,),
             outputs=(GOLD_SYNTHETIC,),
             sections=("gan", "generate", "run"),
-            run_column="gen_run_id",
+            run_column=GENERATE_RUN,
         ),
         Stage(
             "evaluate",
@@ -292,7 +297,7 @@ def _attempts(stage: Stage, spark: SparkSession, cfg: RecaugConfig, lake: Lake, 
         if not running:
             record(lake, ctx, StageResult(status=RUNNING), finished=False)
             running.append(True)
-        result = stage.run(job)
+        result = stage.run(replace(job, identity=identity))
         return replace(
             result,
             input_versions=result.input_versions or {**pinned, **identity},

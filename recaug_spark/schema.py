@@ -25,6 +25,9 @@ GOLD_AUGMENTED = "gold/augmented_events"
 GOLD_SYNTHETIC = "gold/synthetic_events"
 GOLD_EVAL = "gold/eval_metrics"
 LOCKS = "gold/locks"
+# The run-id column that partitions each run-scoped gold table (a run replaces its own partition).
+AUGMENT_RUN = "aug_run_id"
+GENERATE_RUN = "gen_run_id"
 # Every Delta table of the lake layout, in pipeline order (what `recaug maintain` looks after).
 LAKE_TABLES = (
     BRONZE_EVENTS, BRONZE_ITEMS, BRONZE_USERS, BRONZE_QUARANTINE, BRONZE_FILES,
@@ -178,7 +181,7 @@ AUGMENTED_EVENTS = T.StructType(
         T.StructField("source_event_id", T.StringType(), False),  # the training event it derives from
         T.StructField("aug_ops", T.ArrayType(T.StringType()), False),  # "<index>:<op>(<parameters>)"
         T.StructField("aug_copy", T.IntegerType(), False),
-        T.StructField("aug_run_id", T.StringType(), False),
+        T.StructField(AUGMENT_RUN, T.StringType(), False),
         T.StructField("is_synthetic", T.BooleanType(), False),
     ]
 )
@@ -192,7 +195,7 @@ SYNTHETIC_EVENTS = T.StructType(
         *[EVENTS[name] for name in ("event_type", "ts", "event_date", "quantity", "price", "session_id", "source")],
         *[EVENTS[name] for name in ("batch_id", "ingested_at", "attrs")],
         T.StructField("generator_version", T.StringType(), False),
-        T.StructField("gen_run_id", T.StringType(), False),
+        T.StructField(GENERATE_RUN, T.StringType(), False),
         T.StructField("is_synthetic", T.BooleanType(), False),
     ]
 )

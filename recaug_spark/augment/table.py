@@ -24,9 +24,8 @@ from recaug_spark.augment.ops import AugmentOp
 from recaug_spark.lake import Lake
 from recaug_spark.prep import split
 from recaug_spark.runs import RunContext
-from recaug_spark.schema import AUGMENTED_EVENTS, GOLD_AUGMENTED, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.schema import AUGMENT_RUN, AUGMENTED_EVENTS, GOLD_AUGMENTED, SILVER_EVENTS, SILVER_SPLIT
 
-RUN = "aug_run_id"
 READ = ("event_id", "user_id", "item_id", "event_type", "ts", "quantity", "price", "session_id", "source", "attrs")
 
 
@@ -65,12 +64,14 @@ def lineage(ctx: RunContext) -> list[Column]:
     return [
         F.lit(ctx.run_id).alias("batch_id"),
         F.lit(ctx.started_at).cast("timestamp").alias("ingested_at"),
-        F.lit(ctx.run_id).alias(RUN),
+        F.lit(ctx.run_id).alias(AUGMENT_RUN),
         F.lit(True).alias("is_synthetic"),
     ]
 
 
 def per_op_counts(lake: Lake, run_id: str) -> dict[str, int]:
     """Rows written per op (keyed ``op<index>_<name>``)."""
-    rows = lake.read(GOLD_AUGMENTED).where(F.col(RUN) == run_id).groupBy(F.col("aug_ops")[0].alias("op")).count()
+    rows = (
+        lake.read(GOLD_AUGMENTED).where(F.col(AUGMENT_RUN) == run_id).groupBy(F.col("aug_ops")[0].alias("op")).count()
+    )
     return {"op" + r["op"].split("(")[0].replace(":", "_"): int(r["count"]) for r in rows.collect()}

@@ -26,9 +26,7 @@ from recaug_spark.gan.plan import make_plan
 from recaug_spark.gan.spark import synthesize
 from recaug_spark.lake import Lake
 from recaug_spark.runs import RunContext
-from recaug_spark.schema import GOLD_SYNTHETIC
-
-RUN = "gen_run_id"
+from recaug_spark.schema import GENERATE_RUN, GOLD_SYNTHETIC
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def synthetic_rows(
     training rows), checked and in canonical columns.
 
     Example:
-        ``lake.replace_where(GOLD_SYNTHETIC, synthetic_rows(...).rows, f"{RUN} = '{run_id}'")``
+        ``lake.replace_where(GOLD_SYNTHETIC, synthetic_rows(...).rows, f"{GENERATE_RUN} = '{run_id}'")``
     """
     plan = make_plan(lake, view, artifact, conf, version=version, digest=gen.digest_of(files), seed=seed)
     partitions = conf.partitions or spark.sparkContext.defaultParallelism
@@ -95,13 +93,13 @@ def canonical(columns: Sequence[str], ctx: RunContext, version: str) -> list[str
         "quantity", "price", F.lit(None).cast("string").alias("session_id"), F.lit("gan").alias("source"),
         F.lit(ctx.run_id).alias("batch_id"), F.lit(ctx.started_at).cast("timestamp").alias("ingested_at"),
         attrs.cast("map<string,string>").alias("attrs"), F.lit(version).alias("generator_version"),
-        F.lit(ctx.run_id).alias(RUN), F.lit(True).alias("is_synthetic"),
+        F.lit(ctx.run_id).alias(GENERATE_RUN), F.lit(True).alias("is_synthetic"),
     ]  # fmt: skip
 
 
 def synthetic_sample(lake: Lake, run_id: str, gan: GanConfig, *, limit: int) -> pd.DataFrame:
     """A bounded, deterministic sample of a run's synthetic rows as the GAN's columns."""
-    rows = lake.read(GOLD_SYNTHETIC).where(F.col(RUN) == run_id)
+    rows = lake.read(GOLD_SYNTHETIC).where(F.col(GENERATE_RUN) == run_id)
     picked = rows.orderBy(F.xxhash64("event_id"), "event_id").limit(limit)
     selected = [F.col("event_id")]
     continuous = gan_table.chosen(gan)[0]

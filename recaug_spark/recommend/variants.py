@@ -30,14 +30,14 @@ from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import evaluate as ev
 from recaug_spark.recommend import ranking
 from recaug_spark.recommend.sasrec import score as sasrec
-from recaug_spark.schema import GOLD_AUGMENTED, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.schema import AUGMENT_RUN, GENERATE_RUN, GOLD_AUGMENTED, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
 from recaug_spark.session import ml_storage_level, storage_level
 
 log = logging.getLogger(__name__)
 
 EXTRA = {
-    "augmented": (GOLD_AUGMENTED, "aug_run_id", "augment_run"),
-    "synthetic": (GOLD_SYNTHETIC, "gen_run_id", "generate_run"),
+    "augmented": (GOLD_AUGMENTED, AUGMENT_RUN, "augment_run"),
+    "synthetic": (GOLD_SYNTHETIC, GENERATE_RUN, "generate_run"),
 }
 
 

@@ -11,10 +11,10 @@ import logging
 
 from recaug_spark.augment import fit
 from recaug_spark.augment.apply import augment
-from recaug_spark.augment.table import RUN, fingerprint, lineage, output_columns, per_op_counts, read_training_rows
+from recaug_spark.augment.table import fingerprint, lineage, output_columns, per_op_counts, read_training_rows
 from recaug_spark.pipeline import Job
 from recaug_spark.runs import SKIPPED, StageResult
-from recaug_spark.schema import AUGMENTED_EVENTS, GOLD_AUGMENTED
+from recaug_spark.schema import AUGMENT_RUN, AUGMENTED_EVENTS, GOLD_AUGMENTED
 from recaug_spark.session import storage_level
 
 log = logging.getLogger(__name__)
@@ -39,15 +39,15 @@ def run(job: Job) -> StageResult:
         return StageResult(status=SKIPPED, message="augment.ops is empty: nothing to do")
     train = read_training_rows(lake, ops).persist(storage_level(cfg.spark))
     try:
-        counts = fingerprint(train)
+        counts = dict(job.identity) or fingerprint(train)  # a Job made outside the pipeline has no identity
         augmented = augment(spark, train, cfg.augment, seed=cfg.run.seed)
         stamped = augmented.select(*output_columns(augmented), *lineage(ctx))
-        lake.ensure(GOLD_AUGMENTED, AUGMENTED_EVENTS, partition_by=(RUN,))
+        lake.ensure(GOLD_AUGMENTED, AUGMENTED_EVENTS, partition_by=(AUGMENT_RUN,))
         counts["rows_written"] = lake.replace_where(
-            GOLD_AUGMENTED, stamped, f"{RUN} = '{ctx.run_id}'", merge_schema=True
+            GOLD_AUGMENTED, stamped, f"{AUGMENT_RUN} = '{ctx.run_id}'", merge_schema=True
         )
         counts |= per_op_counts(lake, ctx.run_id)
-        counts["rows_deleted_old_runs"] = lake.keep_newest_runs(GOLD_AUGMENTED, RUN, cfg.augment.keep_runs)
+        counts["rows_deleted_old_runs"] = lake.keep_newest_runs(GOLD_AUGMENTED, AUGMENT_RUN, cfg.augment.keep_runs)
     finally:
         train.unpersist()
         spark.catalog.clearCache()

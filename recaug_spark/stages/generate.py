@@ -14,11 +14,11 @@ from recaug_spark.gan import table as gan_table
 from recaug_spark.gan.artifact import GeneratorArtifact
 from recaug_spark.gan.plan import check_condition
 from recaug_spark.gan.report import quality_report
-from recaug_spark.gan.synthetic import RUN, synthetic_rows
+from recaug_spark.gan.synthetic import synthetic_rows
 from recaug_spark.gan.versions import newest_version
 from recaug_spark.pipeline import Job
 from recaug_spark.runs import StageResult
-from recaug_spark.schema import GOLD_SYNTHETIC, SILVER_SPLIT, SYNTHETIC_EVENTS
+from recaug_spark.schema import GENERATE_RUN, GOLD_SYNTHETIC, SILVER_SPLIT, SYNTHETIC_EVENTS
 
 
 def _generator(job: Job) -> tuple[str, dict[str, bytes], GeneratorArtifact]:
@@ -51,11 +51,11 @@ def run(job: Job) -> StageResult:
     synthetic = synthetic_rows(
         spark, lake, view, artifact, files, conf=conf, ctx=ctx, version=version, seed=cfg.run.seed
     )
-    lake.ensure(GOLD_SYNTHETIC, SYNTHETIC_EVENTS, partition_by=(RUN,))
-    written = lake.replace_where(GOLD_SYNTHETIC, synthetic.rows, f"{RUN} = '{ctx.run_id}'")
+    lake.ensure(GOLD_SYNTHETIC, SYNTHETIC_EVENTS, partition_by=(GENERATE_RUN,))
+    written = lake.replace_where(GOLD_SYNTHETIC, synthetic.rows, f"{GENERATE_RUN} = '{ctx.run_id}'")
     generated, kept = int(synthetic.offered.get["rows"]), int(synthetic.kept.get["rows"])
     counts = {"rows_generated": generated, "rows_written": written, "rows_rejected": generated - kept}
-    counts["rows_deleted_old_runs"] = lake.keep_newest_runs(GOLD_SYNTHETIC, RUN, conf.keep_runs)
+    counts["rows_deleted_old_runs"] = lake.keep_newest_runs(GOLD_SYNTHETIC, GENERATE_RUN, conf.keep_runs)
     report = quality_report(lake, view, artifact, gan=gan, conf=conf, ctx=ctx, counts=counts)
     share = counts["rows_rejected"] / max(generated, 1)
     return StageResult(

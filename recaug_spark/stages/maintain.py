@@ -7,27 +7,21 @@ is set: a reader still on an older snapshot, a time-travel query or an increment
 with the version its last run read (incremental.py) would lose its files. A stage that then finds its
 old version unreadable falls back to a full recompute, so a short retention costs time, never rows.
 
-Delta's own retention check (``spark.databricks.delta.retentionDurationCheck.enabled``) is switched off
-only around a VACUUM the config explicitly allowed, then restored.
+Delta's own retention check is switched off only around a VACUUM the config explicitly allowed, then
+restored (Lake.vacuum).
 """
 
 from __future__ import annotations
 
 import logging
 
-from recaug_spark.config import SAFE_RETENTION_HOURS
 from recaug_spark.errors import ConfigError
 from recaug_spark.lake import Lake
 from recaug_spark.pipeline import Job
 from recaug_spark.runs import StageResult
 from recaug_spark.schema import LAKE_TABLES
-from recaug_spark.session import session_settings
 
 log = logging.getLogger(__name__)
-
-RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
-RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
-LISTING = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 
 
 def run(job: Job) -> StageResult:
@@ -42,7 +36,9 @@ def run(job: Job) -> StageResult:
     for table in tables:
         if conf.optimize:
             counts.update(_optimize(lake, table, zorder=conf.zorder_by_user and _has_user_id(lake, table)))
-        counts[f"{table}.files_vacuumed"] = _vacuum(lake, table, conf.retention_hours, listing)
+        counts[f"{table}.files_vacuumed"] = lake.vacuum(
+            table, retention_hours=conf.retention_hours, listing_parallelism=listing
+        )
     compacted = sum(v for k, v in counts.items() if k.endswith(".files_compacted"))
     vacuumed = sum(v for k, v in counts.items() if k.endswith(".files_vacuumed"))
     message = (
@@ -64,23 +60,3 @@ def _optimize(lake: Lake, table: str, *, zorder: bool) -> dict[str, int]:
         "%s: OPTIMIZE%s replaced %d file(s) with %d", table, " ZORDER BY user_id" if zorder else "", removed, added
     )
     return {f"{table}.files_compacted": removed, f"{table}.files_written": added}
-
-
-def _vacuum(lake: Lake, table: str, retention_hours: float, listing_parallelism: int) -> int:
-    """VACUUM one table; the number of files deleted (from the VACUUM END commit's metrics).
-
-    Delta honours a retention argument only when it is 0; any other retention is the table's
-    ``delta.deletedFileRetentionDuration``, so that property is set to the configured one first (a
-    metadata commit, only when it differs). VACUUM lists files in
-    ``spark.sql.sources.parallelPartitionDiscovery.parallelism`` tasks (10,000 by default: 30 s for a
-    tiny table in local mode), so that is set to a size that fits the cluster while it runs.
-    """
-    if retention_hours > 0:
-        wanted = f"interval {retention_hours:g} hours"
-        if lake.properties(table).get(RETENTION_PROPERTY) != wanted:
-            lake.set_property(table, RETENTION_PROPERTY, wanted)
-    settings = {LISTING: str(listing_parallelism)}
-    if retention_hours < SAFE_RETENTION_HOURS:  # only reachable with maintain.allow_short_retention
-        settings[RETENTION_CHECK] = "false"
-    with session_settings(lake.spark, settings):
-        return lake.vacuum(table, retention_hours=0.0 if retention_hours == 0 else None)
