@@ -25,6 +25,7 @@ from recaug_spark.recommend.bootstrap import paired_bootstrap, poisson_partial_s
 from recaug_spark.recommend.sasrec import score as sasrec
 from recaug_spark.runs import latest
 from recaug_spark.schema import GOLD_AUGMENTED, GOLD_EVAL, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.session import session_settings
 from recaug_spark.sources.synthetic_shop import ShopSpec, events_of_chunk
 from tests.conftest import DEMO_EVENTS, test_config
 from tests.digests import assert_recorded, table_digests
@@ -206,8 +207,12 @@ def evaluated(
         "evaluate.als.max_iter=5", "evaluate.sasrec.epochs=3", "evaluate.ablation=true",
         "evaluate.ablation_models=[popularity, sasrec]", lake=root,
     )  # fmt: skip
-    execute("augment", cfg, spark, run_id="aug-e")
-    execute("evaluate", cfg, spark, run_id="ev-1")
+    # The digests were recorded when the suite's session had 4 shuffle partitions; with 2, gold/eval_metrics
+    # differs (2026-12-03; not yet traced to a model: ALS's blocks follow its input's partitioning, the
+    # likeliest cause), so this lake keeps 4.
+    with session_settings(spark, {"spark.sql.shuffle.partitions": "4"}):
+        execute("augment", cfg, spark, run_id="aug-e")
+        execute("evaluate", cfg, spark, run_id="ev-1")
     return Lake(spark, str(root)), root / "reports" / "ev-1"
 
 
