@@ -125,3 +125,31 @@ def test_ensure_takes_the_table_another_writer_created_and_reports_one_that_neve
     monkeypatch.setattr("recaug_spark.lake.CREATE_RACE_POLLS", 40)
     table = lake.ensure("t", SCHEMA)
     assert lake.exists("t") and table.toDF().schema.fieldNames() == SCHEMA.fieldNames()
+
+
+def test_a_pinned_lake_reads_its_inputs_at_the_pinned_version(spark: SparkSession, lake_root: Path) -> None:
+    """A stage's snapshot (issue 20): reads of a pinned table stay at its version while others commit."""
+    lake = Lake(spark, str(lake_root))
+    first = rows(spark, [("a", date(2024, 1, 1), 1.0, None)])
+    lake.insert_new("bronze/events", first, keys=("id",), schema=SCHEMA, partition_by=("day",))
+    pinned = lake.pinned(lake.versions(["bronze/events"]))
+    later = rows(spark, [("b", date(2024, 1, 2), 2.0, None)])
+    lake.insert_new("bronze/events", later, keys=("id",), schema=SCHEMA, partition_by=("day",))
+    assert sorted(r.id for r in pinned.read("bronze/events").collect()) == ["a"]
+    assert sorted(r.id for r in lake.read("bronze/events").collect()) == ["a", "b"]
+
+
+def test_a_stage_without_its_input_names_the_table_and_the_stage_to_run(spark: SparkSession, lake_root: Path) -> None:
+    """The pipeline, not the stage, checks the inputs, with one message form for every stage."""
+    from recaug_spark.errors import InputError
+    from recaug_spark.pipeline import execute
+    from tests.conftest import test_config
+
+    cfg = test_config(lake=lake_root)
+    for stage, table, writer in (("preprocess", "bronze/events", "ingest"), ("augment", "silver/events", "preprocess")):
+        with pytest.raises(InputError, match=rf"{table} does not exist; run `recaug {writer}` first"):
+            execute(stage, cfg, spark)
+    lake = Lake(spark, str(lake_root))
+    registry = [(r.stage, r.status) for r in lake.read("gold/pipeline_runs").orderBy("stage").collect()]
+    assert registry == [("augment", "failed"), ("preprocess", "failed")]  # no running row: refused first
+    assert not lake.exists("silver/events") and not lake.exists("gold/augmented_events")
