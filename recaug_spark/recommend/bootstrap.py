@@ -12,6 +12,11 @@ From the B resampled means:
     interval   np.quantile(means, [(1 - c) / 2, (1 + c) / 2], method="linear")   (percentile interval, c = confidence)
     p_value    min(1, 2 * min(share of means <= 0, share of means >= 0))         (two-sided)
 
+A resampled mean within ``TIE_TOLERANCE`` of 0 counts as 0 (a tie, in both shares). Without it a mean that is 0
+in exact arithmetic (differences that cancel, such as 0.1 + 0.2 - 0.3) falls on either side of 0 by the sign of
+its rounding, and the distributed form, which adds per-partition sums in partition order, would give p-values
+that depend on the number of partitions.
+
 Example:
     >>> import numpy as np
     >>> result = paired_bootstrap(np.array([0.5, 0.7, 0.6]), np.array([0.4, 0.5, 0.6]), resamples=200, seed=1)
@@ -26,6 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+TIE_TOLERANCE = 1e-9
+"""Metrics lie in [0, 1], so a mean difference below 1e-9 is no difference at the 4 decimals a report shows, and it
+is far above the rounding of a sum over a million users (~1e6 x 2.2e-16 = 2e-10)."""
+
 
 @dataclass(frozen=True)
 class PairedDifference:
@@ -38,7 +47,8 @@ class PairedDifference:
         ci_low: Lower percentile bound of the bootstrap distribution of the mean difference.
         ci_high: Upper percentile bound.
         relative_lift: ``difference / mean_baseline``; NaN when ``mean_baseline == 0``.
-        p_value: Two-sided bootstrap p-value, ``min(1, 2 * min(P*(d <= 0), P*(d >= 0)))``.
+        p_value: Two-sided bootstrap p-value, ``min(1, 2 * min(P*(d <= 0), P*(d >= 0)))``, ties within
+            ``TIE_TOLERANCE`` of 0 counting in both.
         n_users: Number of paired users.
         resamples: Number of bootstrap resamples B.
     """
@@ -61,6 +71,21 @@ def _check_options(resamples: int, confidence: float, chunk: int) -> None:
         raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
     if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+
+
+def _two_sided_p_values(means: np.ndarray) -> np.ndarray:
+    """min(1, 2 * min(P*(mean <= 0), P*(mean >= 0))) per column of the (resamples, n_metrics) ``means``; a mean
+    within ``TIE_TOLERANCE`` of 0 is a tie and counts in both shares.
+
+    Example:
+        >>> _two_sided_p_values(np.array([[5.6e-17], [-2.8e-17], [0.1], [0.2]])).tolist()
+        [1.0]
+    """
+    tie = np.abs(means) <= TIE_TOLERANCE
+    below = ((means < 0.0) | tie).mean(axis=0)
+    above = ((means > 0.0) | tie).mean(axis=0)
+    result: np.ndarray = np.minimum(1.0, 2.0 * np.minimum(below, above))
+    return result
 
 
 def _resampled_means(differences: np.ndarray, *, resamples: int, seed: int, chunk: int) -> np.ndarray:
@@ -122,9 +147,7 @@ def paired_bootstrap_many(
     means = _resampled_means(differences, resamples=int(resamples), seed=seed, chunk=int(chunk))
     alpha = 1.0 - confidence
     bounds = np.quantile(means, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0, method="linear")
-    below = (means <= 0.0).mean(axis=0)
-    above = (means >= 0.0).mean(axis=0)
-    p_values = np.minimum(1.0, 2.0 * np.minimum(below, above))
+    p_values = _two_sided_p_values(means)
     results = []
     for j in range(v.shape[1]):
         # column by column (contiguous 1-D means), so a column gives bit-identical results to paired_bootstrap
@@ -254,8 +277,7 @@ def poisson_summary(
     means = means[np.isfinite(means).all(axis=1)]
     alpha = 1.0 - confidence
     bounds = np.quantile(means, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0, method="linear")
-    below, above = (means <= 0.0).mean(axis=0), (means >= 0.0).mean(axis=0)
-    p_values = np.minimum(1.0, 2.0 * np.minimum(below, above))
+    p_values = _two_sided_p_values(means)
     out = []
     for j in range(sums.shape[1]):
         base, variant = float(baseline_mean[j]), float(variant_mean[j])

@@ -25,7 +25,6 @@ from recaug_spark.recommend.bootstrap import paired_bootstrap, poisson_partial_s
 from recaug_spark.recommend.sasrec import score as sasrec
 from recaug_spark.runs import latest
 from recaug_spark.schema import GOLD_AUGMENTED, GOLD_EVAL, SILVER_EVENTS, SILVER_SPLIT
-from recaug_spark.session import session_settings
 from recaug_spark.sources.synthetic_shop import ShopSpec, events_of_chunk
 from tests.conftest import DEMO_EVENTS, test_config
 from tests.digests import assert_recorded, table_digests
@@ -161,20 +160,28 @@ def test_user_sample_is_the_keyed_hash_smallest_users_with_all_their_segments(sp
 def test_distributed_bootstrap_equals_its_kernel_on_any_partitioning(spark: SparkSession) -> None:
     rng = np.random.default_rng(1)
     n = 400
+    real = rng.random(n)
+    cancelling = np.zeros(n)  # differences of 0 in exact arithmetic; replicates' means 0 up to rounding
+    cancelling[[3, 117, 229, 335]] = [0.1, 0.2, 0.03, -0.33]
     rows = [
         (variant, "m", "all", f"u{u}", float(x))
         for u in range(n)
-        for variant, x in (("real", rng.random()), ("real+augmented", rng.random() + 0.05))
-    ]
+        for variant, x in (
+            ("real", real[u]), ("real+augmented", rng.random() + 0.05), ("real+tied", real[u] + cancelling[u])
+        )
+    ]  # fmt: skip
     frame = spark.createDataFrame(
         rows, "variant string, model string, segment string, user_id string, `ndcg@10` double"
     )
     results = [
         ev.bootstrap(
-            frame.repartition(parts), ["ndcg@10"], ["real", "real+augmented"], seed=3, resamples=200, confidence=0.95
+            frame.repartition(parts), ["ndcg@10"], ["real", "real+augmented", "real+tied"], seed=3, resamples=200,
+            confidence=0.95,
         )
         for parts in (1, 4)
-    ]
+    ]  # fmt: skip
+    tied = [r["real+tied|m|all|real"][0] for r in results]
+    assert tied[0].p_value == tied[1].p_value  # ties at 0 do not take the sign of the partition order's rounding
     diff = results[0]["real+augmented|m|all|real"][0]
     assert diff.ci_low == pytest.approx(results[1]["real+augmented|m|all|real"][0].ci_low, abs=1e-12)
     values = frame.toPandas().pivot(index="user_id", columns="variant", values="ndcg@10")
@@ -207,13 +214,8 @@ def evaluated(
         "evaluate.als.max_iter=5", "evaluate.sasrec.epochs=3", "evaluate.ablation=true",
         "evaluate.ablation_models=[popularity, sasrec]", lake=root,
     )  # fmt: skip
-    # The digests were recorded when the suite's session had 4 shuffle partitions, and with 2 three p-values
-    # of gold/eval_metrics differ (values and intervals agree to 1e-12): the bootstrap adds per-partition
-    # sums in partition order, and a replicate mean that is 0 up to rounding counts as <= 0 or >= 0 by the
-    # rounding's sign (recommend/bootstrap.py, poisson_summary). So this lake keeps 4.
-    with session_settings(spark, {"spark.sql.shuffle.partitions": "4"}):
-        execute("augment", cfg, spark, run_id="aug-e")
-        execute("evaluate", cfg, spark, run_id="ev-1")
+    execute("augment", cfg, spark, run_id="aug-e")
+    execute("evaluate", cfg, spark, run_id="ev-1")
     return Lake(spark, str(root)), root / "reports" / "ev-1"
 
 

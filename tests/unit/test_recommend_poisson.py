@@ -53,3 +53,28 @@ def test_interval_covers_the_true_difference_at_about_the_nominal_rate() -> None
     assert 0.90 <= covered / 200 <= 0.99
     reference = paired_bootstrap(variant, baseline, resamples=300, seed=0)
     assert np.mean(widths) == pytest.approx(reference.ci_high - reference.ci_low, rel=0.2)
+
+
+def test_p_values_do_not_depend_on_the_order_partial_sums_are_added_in() -> None:
+    """Four users whose differences cancel (0.1 + 0.2 + 0.03 - 0.33 = 0 in exact arithmetic) among users with
+    none: replicates that weigh the four alike have a mean of 0 up to rounding, and the rounding's sign
+    depends on the order the per-partition sums are added in (as Spark's groupBy sum does). The p-value must
+    not."""
+    keys = np.arange(40, dtype=np.uint64)
+    movers = [3, 17, 29, 35]
+    d = np.zeros((40, 1))
+    d[movers, 0] = [0.1, 0.2, 0.03, -0.33]
+    parts = [poisson_partial_sums(keys[[i]], d[[i]], seed=4, resamples=400)[0] for i in movers]
+    weights = poisson_partial_sums(keys, d, seed=4, resamples=400)[1]
+    forward = ((parts[0] + parts[1]) + parts[2]) + parts[3]
+    backward = ((parts[3] + parts[2]) + parts[1]) + parts[0]
+    tied = (np.abs(forward) < 1e-15) & (forward != 0.0)
+    assert (np.sign(forward[tied]) != np.sign(backward[tied])).any()  # the rounding's sign differs by order
+
+    def p_value(sums: np.ndarray) -> float:
+        summary = poisson_summary(
+            sums, weights, variant_mean=np.array([0.0]), baseline_mean=np.array([0.0]), n_users=40
+        )  # fmt: skip
+        return summary[0].p_value
+
+    assert p_value(forward) == p_value(backward) == p_value(np.where(tied, 0.0, forward))
