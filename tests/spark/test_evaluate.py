@@ -223,7 +223,8 @@ def test_evaluate_writes_the_metrics_recorded_before_the_redesign(
     evaluated: tuple[Lake, Path], spark: SparkSession, tmp_path: Path
 ) -> None:
     """Behaviour unchanged (issue 20): every model and variant (SASRec, contrastive and the ablation
-    included) gives the metrics and augmented rows recorded at commit f19540d."""
+    included) gives the metrics and augmented rows recorded at commit f19540d (30 precision
+    p-values re-recorded when ties at 0 became partition-independent, recommend/bootstrap.py TIE_TOLERANCE)."""
     lake, _ = evaluated
     root = Path(str(lake.root).removeprefix("file:"))
     found = table_digests(spark, root, [GOLD_EVAL, GOLD_AUGMENTED])
