@@ -31,7 +31,12 @@ test_config.__test__ = False  # a helper, not a test
 
 # Spark conf of the suite's session only (the spark fixture says why); CLI, cluster and bench runs keep
 # Spark's defaults.
-TEST_SESSION_CONF = {"spark.sql.adaptive.enabled": "false", "spark.sql.codegen.cache.maxEntries": "5000"}
+TEST_SESSION_CONF = {
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.cache.maxEntries": "5000",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
 # HotSpot's C2 compiles a method after 5,000 calls (15,000 with loops) by default; the suite's JVM then
 # spends a third of its CPU in C2 on code that runs a few thousand times over tiny tables. Four to six
 # times those thresholds keep C1's code for the lukewarm methods, and the parallel collector does without
@@ -44,7 +49,7 @@ TEST_JVM_OPTIONS = (
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
-    """The suite's single SparkSession (local[2], 2 shuffle partitions, UI off, adaptive execution off).
+    """The suite's single SparkSession (local[2], 2 shuffle partitions, UI off, no adaptive execution, no codegen).
 
     Two shuffle partitions, one per core (TEST_OVERRIDES): every shuffle stage runs in one wave of tasks.
     Ingest, preprocess and split of test_preprocess_lake.py's shop, warm JVM, three runs each: 54.3 s
@@ -65,11 +70,23 @@ def spark() -> Iterator[object]:
     pytest 1,122 s before, 849 s with the thresholds (and the evaluate fixture's 3-epoch SASRec), 781 s
     with the parallel collector as well.
 
+    Code generation is off in this session (``spark.sql.codegen.wholeStage=false`` and
+    ``spark.sql.codegen.factoryMode=NO_CODEGEN``, the setting Spark's own tests use for its interpreted
+    expressions): the suite's tables hold tens to thousands of rows and most of its plans run a few times,
+    so compiling each plan's Java (Janino, then the JVM's JIT) costs more than it saves. Measured on
+    2026-12-03: ingest, preprocess and split of test_preprocess_lake.py's shop in a warm JVM 19.0-22.0 s
+    with code generation, 15.8-19.3 s without (four runs each); test_preprocess_lake.py and
+    test_refresh.py alone, cold JVM, 563 s and 536 s (one run each); the real-data files
+    (test_ingest_real.py, test_preprocess_real.py; up to 10^6 rows) 183 and 197 s with, 206 and 199 s
+    without; the whole suite 853 s without, against 1,002 s with on a fresh clone the same afternoon. The
+    nightly CLI and cluster runs and the benchmarks keep Spark's default (code generation on).
+
     Spark keeps 100 compiled code-generated classes by default; the suite runs the same stages again
     and again, each with hundreds of distinct plans, so with the default many plans are compiled (and
     then JIT-compiled by the JVM) afresh on every run. Two refreshes of the test shop in one JVM: 210 s
     + 107 s with the default, 184-201 s + 87-95 s (three runs) with room for 5,000; the JVM's JIT
     compilers alone used about 190 s + 54 s of CPU of it either way, which is why the suite is slow.
+    (Measured before code generation was turned off; it should matter little now and was not measured again.)
     """
     from recaug_spark.session import build_session, session_conf
 
