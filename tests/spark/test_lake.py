@@ -11,8 +11,11 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
+from recaug_spark.errors import InputError
 from recaug_spark.lake import InsertCounts, Lake
+from recaug_spark.pipeline import execute
 from recaug_spark.schema import EVENTS
+from tests.conftest import test_config
 
 SCHEMA = T.StructType(
     [
@@ -141,10 +144,6 @@ def test_a_pinned_lake_reads_its_inputs_at_the_pinned_version(spark: SparkSessio
 
 def test_a_stage_without_its_input_names_the_table_and_the_stage_to_run(spark: SparkSession, lake_root: Path) -> None:
     """The pipeline, not the stage, checks the inputs, with one message form for every stage."""
-    from recaug_spark.errors import InputError
-    from recaug_spark.pipeline import execute
-    from tests.conftest import test_config
-
     cfg = test_config(lake=lake_root)
     for stage, table, writer in (("preprocess", "bronze/events", "ingest"), ("augment", "silver/events", "preprocess")):
         with pytest.raises(InputError, match=rf"{table} does not exist; run `recaug {writer}` first"):
