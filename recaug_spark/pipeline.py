@@ -41,6 +41,7 @@ from recaug_spark.runs import (
     SUCCEEDED,
     RunContext,
     StageResult,
+    flush,
     last_succeeded,
     latest_rows,
     new_run_id,
@@ -240,7 +241,9 @@ def execute(
     """Run one stage on ``spark`` and record it in gold/pipeline_runs.
 
     ``lake``: the Lake of the run this stage is part of (a refresh passes its own to its stages, so they
-    share its crash hook and its copy of the registry); a new one on ``lake.root`` when None.
+    share its crash hook and its copy of the registry); a new one on ``lake.root`` when None. A stage
+    that is part of a run leaves its end row to that run's next registry commit (runs.record); a
+    failure is recorded at once.
 
     Returns:
         The stage's result.
@@ -256,6 +259,7 @@ def execute(
         started_at=started,
         config_hash=cfg.section_hash(*stage.sections) if stage.sections else cfg.config_hash(),
     )
+    part_of_a_run = lake is not None
     lake = lake or Lake(spark, cfg.lake.root)
     log.info("%s: run %s, lake %s, master %s", stage.name, ctx.run_id, lake.root, spark.sparkContext.master)
     lake.crash_hook.entering(stage.name)
@@ -268,7 +272,7 @@ def execute(
             except Exception:  # the original error matters more than a failed registry write
                 log.exception("could not record the failure of run %s", ctx.run_id)
             raise
-        record(lake, ctx, result)
+        record(lake, ctx, result, defer=part_of_a_run)
     finally:
         lake.crash_hook.leaving(stage.name)
     seconds = (datetime.now(UTC) - started).total_seconds()
@@ -391,7 +395,9 @@ def run(job: Job) -> StageResult:
             if name == "ingest" and not lake.exists(BRONZE_EVENTS):  # nothing ever ingested: nothing to refresh
                 return StageResult(status=SKIPPED, message=f"nothing to refresh: {result.message}")
         if resumed:  # the run this one finished is done too
-            record(lake, replace(ctx, run_id=resumed), StageResult(message=f"finished by run {ctx.run_id}"))
+            record(lake, replace(ctx, run_id=resumed), StageResult(message=f"finished by run {ctx.run_id}"), defer=True)
+        # The stages' end rows are committed before the lock goes: the next holder must find them.
+        flush(lake)
     summary = ", ".join(f"{name} {status}" for name, status in statuses.items())
     if resumed:
         summary = f"resumed run {resumed}: {summary}"

@@ -54,15 +54,27 @@ class StageResult:
     message: str = ""
 
 
-def record(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool = True) -> None:
+def record(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool = True, defer: bool = False) -> None:
     """Append a status row for (run_id, stage) to gold/pipeline_runs.
 
     The registry is append-only: a stage writes a ``running`` row when it starts and one more row
     when it ends, so concurrent runs never conflict (blind appends) and a crashed run stays visible
     as ``running`` with no end. The latest row of a (run_id, stage) is its status (see latest()).
+
+    ``defer``: the row waits in ``lake`` for its next registry commit (Lake.append). A refresh defers
+    each stage's end row: it is committed with the next stage's ``running`` row, before that stage does
+    any work, or with the refresh's own end row, so a refresh of n stages makes n + 2 registry commits
+    instead of 2n + 2 (two when every stage skips). A process killed between a stage's end and that
+    commit leaves the stage ``running``; the refresh that resumes the run then runs it again, which every
+    stage allows (its writes are idempotent).
     """
     row = status_row(lake, ctx, result, finished=finished)
-    lake.append(PIPELINE_RUNS, lake.spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA), schema=PIPELINE_RUNS_SCHEMA)
+    lake.append(PIPELINE_RUNS, [row], schema=PIPELINE_RUNS_SCHEMA, defer=defer)
+
+
+def flush(lake: Lake) -> None:
+    """Commit the registry rows ``lake`` holds back (``record(..., defer=True)``), if any."""
+    lake.flush(PIPELINE_RUNS, schema=PIPELINE_RUNS_SCHEMA)
 
 
 def status_row(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool = True) -> Row:

@@ -126,8 +126,8 @@ def test_ensure_takes_the_table_another_writer_created_and_reports_one_that_neve
 
     monkeypatch.setattr(DeltaTable, "createIfNotExists", lambda spark: _RacedBuilder(other_writer))
     monkeypatch.setattr("recaug_spark.lake.CREATE_RACE_POLLS", 40)
-    table = lake.ensure("t", SCHEMA)
-    assert lake.exists("t") and table.toDF().schema.fieldNames() == SCHEMA.fieldNames()
+    lake.ensure("t", SCHEMA)
+    assert lake.exists("t") and lake.read("t").schema.fieldNames() == SCHEMA.fieldNames()
 
 
 def test_a_pinned_lake_reads_its_inputs_at_the_pinned_version(spark: SparkSession, lake_root: Path) -> None:

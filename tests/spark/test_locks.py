@@ -29,7 +29,7 @@ def _plant(lake: Lake, *, owner: str, host: str, pid: int, heartbeat: datetime) 
     lake.ensure(LOCKS, LOCKS_SCHEMA)
     row = Row(lock_key="k", owner=owner, token="planted", host=host, pid=pid, acquired_at=heartbeat,
               heartbeat_at=heartbeat, beats=3)  # fmt: skip
-    lake.append(LOCKS, lake.spark.createDataFrame([row], LOCKS_SCHEMA), schema=LOCKS_SCHEMA)
+    lake.append(LOCKS, [row], schema=LOCKS_SCHEMA)
 
 
 def _owner(lake: Lake) -> list[str]:

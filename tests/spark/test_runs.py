@@ -3,6 +3,7 @@ window query it replaced, on a registry with retries, crashes and ties."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from recaug_spark.runs import (
     SUCCEEDED,
     RunContext,
     StageResult,
+    flush,
     last_succeeded,
     latest,
     latest_rows,
@@ -51,7 +53,7 @@ def _registry(spark: SparkSession, root: Path) -> Lake:
         )
         for run_id, stage, minute, status, ended in rows
     ]
-    lake.append(PIPELINE_RUNS, spark.createDataFrame(status_rows, PIPELINE_RUNS_SCHEMA), schema=PIPELINE_RUNS_SCHEMA)
+    lake.append(PIPELINE_RUNS, status_rows, schema=PIPELINE_RUNS_SCHEMA)
     return lake
 
 
@@ -96,3 +98,28 @@ def test_small_table_rows_follow_new_commits(spark: SparkSession, tmp_path: Path
     )
     record(lake, RunContext("c", "split", test_config(), T0, config_hash="h"), StageResult(), finished=True)
     assert {r.run_id for r in lake.rows(PIPELINE_RUNS)} == {"a", "b", "c"} and len(lake.rows(PIPELINE_RUNS)) == 4
+
+
+def test_deferred_rows_are_seen_at_once_and_committed_with_the_next_row(spark: SparkSession, tmp_path: Path) -> None:
+    """A refresh's end rows wait for its next registry commit: the Lake shows them meanwhile, exactly as
+    a read will return them, and another reader sees them once that commit lands."""
+    lake = Lake(spark, str(tmp_path / "lake"))
+    start = RunContext("r", "refresh", test_config(), T0, config_hash="h")
+    record(lake, start, StageResult(status=RUNNING), finished=False)
+    ingest, split = replace(start, stage="ingest"), replace(start, stage="split")
+    record(lake, ingest, StageResult(counts={"rows": 7}, input_versions={"bronze/events": 3}), defer=True)
+    assert lake.version(PIPELINE_RUNS) == 1  # held back: no commit after the table's creation and the first row
+    assert {(r.stage, r.status) for r in latest_rows(lake)} == {("refresh", RUNNING), ("ingest", SUCCEEDED)}
+    other = Lake(spark, str(tmp_path / "lake"))
+    assert [r.stage for r in other.rows(PIPELINE_RUNS)] == ["refresh"]  # another process: not yet
+    record(lake, split, StageResult(status=RUNNING), finished=False)
+    assert lake.version(PIPELINE_RUNS) == 2  # both rows in one commit
+    held = sorted((r.asDict() for r in lake.rows(PIPELINE_RUNS)), key=lambda r: (r["stage"], r["status"]))
+    read = sorted((r.asDict() for r in other.rows(PIPELINE_RUNS)), key=lambda r: (r["stage"], r["status"]))
+    assert held == read and len(read) == 3
+    record(lake, split, StageResult(status=SKIPPED), defer=True)
+    flush(lake)
+    flush(lake)  # nothing held back: no commit
+    assert lake.version(PIPELINE_RUNS) == 3
+    statuses = {r.stage: r.status for r in latest_rows(other)}
+    assert statuses == {"refresh": RUNNING, "ingest": SUCCEEDED, "split": SKIPPED}
