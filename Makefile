@@ -22,7 +22,7 @@ test: setup  ## lint + the test suite (one local Spark session), all but the nig
 	@$(VENV)/bin/mypy
 	@$(PY) -m pytest -q -m "not nightly" $(PYTEST_ARGS)
 
-test-nightly: setup  ## whole-refresh and multi-process scenarios: standalone cluster, crash chain, garbage, local[1] CLI, model quality on the demo shop
+test-nightly: setup  ## whole-refresh and multi-process scenarios: standalone cluster, crash chain, garbage, local[1] CLI, model quality on the demo shop, preprocess of the real datasets
 	@$(PY) -m pytest -q -m nightly $(PYTEST_ARGS)
 
 lint:
