@@ -393,16 +393,19 @@ class Lake:
         with self._small_tables_lock:
             pending = self._deferred.setdefault(table, [])
             pending.extend(as_read)
-            batch = list(pending)
-        if defer or not batch:
-            return
-        self.ensure(table, schema)
-        with self._small_tables_lock:
+            if defer or not pending:
+                return
+            batch = pending[:]
+            pending.clear()
             cached = self._small_tables.get(table)
-        with self.committing(table):
-            self.spark.createDataFrame(batch, schema).write.format("delta").mode("append").save(self.path(table))
-        with self._small_tables_lock:
-            del pending[: len(batch)]  # rows deferred by another thread meanwhile stay held back
+        try:
+            self.ensure(table, schema)
+            with self.committing(table):
+                self.spark.createDataFrame(batch, schema).write.format("delta").mode("append").save(self.path(table))
+        except BaseException:
+            with self._small_tables_lock:
+                pending[:0] = batch  # not committed: held back for the next append
+            raise
         if cached is not None and self.version(table) == cached[0] + 1:
             with self._small_tables_lock:
                 if self._small_tables.get(table) is cached:

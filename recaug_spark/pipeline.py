@@ -382,22 +382,27 @@ def run(job: Job) -> StageResult:
     with locks.acquire(
         lake, key, ctx.run_id, lease_seconds=conf.lock_lease_seconds, wait_seconds=conf.lock_timeout_seconds
     ) as lock:
-        resumed = unfinished_run(lake, ctx)
-        run_id = resumed or ctx.run_id
-        if resumed:
-            log.info("refresh: resuming run %s, which did not finish", resumed)
-        statuses = {}
-        for name in conf.stages():
-            if lock.lost:
-                raise LockedError(f"the refresh lock {key} was taken over by another process; stopped before {name}")
-            result = execute(name, cfg, job.spark, run_id=run_id, lake=lake)
-            statuses[name] = result.status
-            if name == "ingest" and not lake.exists(BRONZE_EVENTS):  # nothing ever ingested: nothing to refresh
-                return StageResult(status=SKIPPED, message=f"nothing to refresh: {result.message}")
-        if resumed:  # the run this one finished is done too
-            record(lake, replace(ctx, run_id=resumed), StageResult(message=f"finished by run {ctx.run_id}"), defer=True)
-        # The stages' end rows are committed before the lock goes: the next holder must find them.
-        flush(lake)
+        try:
+            resumed = unfinished_run(lake, ctx)
+            run_id = resumed or ctx.run_id
+            if resumed:
+                log.info("refresh: resuming run %s, which did not finish", resumed)
+            statuses = {}
+            for name in conf.stages():
+                if lock.lost:
+                    raise LockedError(
+                        f"the refresh lock {key} was taken over by another process; stopped before {name}"
+                    )
+                result = execute(name, cfg, job.spark, run_id=run_id, lake=lake)
+                statuses[name] = result.status
+                if name == "ingest" and not lake.exists(BRONZE_EVENTS):  # nothing ever ingested: nothing to refresh
+                    return StageResult(status=SKIPPED, message=f"nothing to refresh: {result.message}")
+            if resumed:  # the run this one finished is done too
+                record(
+                    lake, replace(ctx, run_id=resumed), StageResult(message=f"finished by run {ctx.run_id}"), defer=True
+                )
+        finally:  # the stages' end rows are committed before the lock goes: the next holder must find them
+            flush(lake)
     summary = ", ".join(f"{name} {status}" for name, status in statuses.items())
     if resumed:
         summary = f"resumed run {resumed}: {summary}"

@@ -63,8 +63,8 @@ def record(lake: Lake, ctx: RunContext, result: StageResult, *, finished: bool =
 
     ``defer``: the row waits in ``lake`` for its next registry commit (Lake.append). A refresh defers
     each stage's end row: it is committed with the next stage's ``running`` row, before that stage does
-    any work, or with the refresh's own end row, so a refresh of n stages makes n + 2 registry commits
-    instead of 2n + 2 (two when every stage skips). A process killed between a stage's end and that
+    any work, or by the refresh's flush before it releases its lock, so a refresh of n stages that all
+    run makes n + 3 registry commits instead of 2n + 2. A process killed between a stage's end and that
     commit leaves the stage ``running``; the refresh that resumes the run then runs it again, which every
     stage allows (its writes are idempotent).
     """

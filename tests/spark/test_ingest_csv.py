@@ -11,7 +11,8 @@ from pyspark.sql import SparkSession
 from recaug_spark.errors import InputError
 from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
-from recaug_spark.runs import SKIPPED
+from recaug_spark.runs import RUNNING, SKIPPED
+from recaug_spark.schema import PIPELINE_RUNS
 from tests.conftest import test_config
 
 SOURCE_YAML = """
@@ -117,6 +118,13 @@ def test_missing_input_is_a_clean_noop(spark: SparkSession, shop: Path) -> None:
     result = execute("ingest", cfg, spark)
     assert "no input files match source.events.path" in result.message
     assert Lake(spark, cfg.lake.root).exists("bronze/events") is False
+    # A refresh stops after ingest; ingest's row (held back for the registry's next commit) is committed.
+    result = execute("refresh", cfg, spark, run_id="empty")
+    assert result.status == SKIPPED and result.message.startswith("nothing to refresh: no input files match")
+    rows = Lake(spark, cfg.lake.root).read(PIPELINE_RUNS).where("run_id = 'empty'").collect()
+    assert sorted((r.stage, r.status) for r in rows) == [
+        ("ingest", RUNNING), ("ingest", SKIPPED), ("refresh", RUNNING), ("refresh", SKIPPED)
+    ]  # fmt: skip
 
 
 def test_header_that_disagrees_with_columns_is_an_input_error(spark: SparkSession, shop: Path) -> None:

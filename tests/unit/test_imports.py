@@ -37,7 +37,8 @@ def _executed_at_import(tree: ast.AST) -> list[ast.AST]:
     return nodes
 
 
-def _imports(module: str) -> set[str]:
+@cache
+def _imports(module: str) -> frozenset[str]:
     """Every module name ``module`` imports when imported (``from x import y`` counts x and x.y)."""
     names: set[str] = set()
     for node in _executed_at_import(ast.parse(MODULES[module].read_text())):
@@ -46,19 +47,23 @@ def _imports(module: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+    return frozenset(names)
 
 
-@cache
-def imports_spark(module: str, seen: frozenset[str] = frozenset()) -> bool:
-    """Whether ``module`` imports pyspark/py4j itself or through a recaug_spark module it imports."""
-    names = _imports(module)
-    if any(n == root or n.startswith(f"{root}.") for n in names for root in SPARK_ROOTS):
-        return True
-    inner = {n for n in names if n in MODULES and n != module and n not in seen}
-    # A package's __init__ runs before its submodules: importing a.b imports a too.
-    inner |= {p for n in inner for p in _parents(n) if p in MODULES and p not in seen and p != module}
-    return any(imports_spark(n, seen | {module}) for n in inner)
+def imports_spark(module: str) -> bool:
+    """Whether ``module`` imports pyspark/py4j itself or through the recaug_spark modules it imports,
+    transitively (each module's source parsed once: the scan runs at collection)."""
+    todo, seen = [module], {module}
+    while todo:
+        names = _imports(todo.pop())
+        if any(n == root or n.startswith(f"{root}.") for n in names for root in SPARK_ROOTS):
+            return True
+        inner = {n for n in names if n in MODULES}
+        # A package's __init__ runs before its submodules: importing a.b imports a too.
+        inner |= {p for n in inner for p in _parents(n) if p in MODULES}
+        todo.extend(inner - seen)
+        seen |= inner
+    return False
 
 
 def _parents(name: str) -> list[str]:
