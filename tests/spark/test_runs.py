@@ -1,5 +1,6 @@
 """The run registry read in Python (runs.latest_rows, last_succeeded, refresh.unfinished_run) against the
-window query it replaced, on a registry with retries, crashes and ties."""
+window query it replaced, on a registry with retries, crashes and ties; the rows a refresh holds back for
+the registry's next commit."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -123,3 +125,26 @@ def test_deferred_rows_are_seen_at_once_and_committed_with_the_next_row(spark: S
     assert lake.version(PIPELINE_RUNS) == 3
     statuses = {r.stage: r.status for r in latest_rows(other)}
     assert statuses == {"refresh": RUNNING, "ingest": SUCCEEDED, "split": SKIPPED}
+
+
+def test_rows_held_back_stay_held_when_their_commit_fails(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = Lake(spark, str(tmp_path / "lake"))
+    start = RunContext("r", "refresh", test_config(), T0, config_hash="h")
+    record(lake, start, StageResult(status=RUNNING), finished=False)
+    record(lake, replace(start, stage="ingest"), StageResult(), defer=True)
+
+    def failing(moment: str, table: str) -> None:
+        raise OSError(f"disk full at {moment} {table}")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(lake.crash_hook, "commit_point", failing)
+        with pytest.raises(OSError, match="disk full"):
+            record(lake, replace(start, stage="split"), StageResult(status=RUNNING), finished=False)
+    assert lake.version(PIPELINE_RUNS) == 1
+    assert sorted(r.stage for r in latest_rows(lake)) == ["ingest", "refresh", "split"]  # still held
+    flush(lake)
+    assert lake.version(PIPELINE_RUNS) == 2
+    committed = Lake(spark, str(tmp_path / "lake")).rows(PIPELINE_RUNS)
+    assert sorted(r.stage for r in committed) == ["ingest", "refresh", "split"]
