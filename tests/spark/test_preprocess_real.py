@@ -27,8 +27,9 @@ from tests import reference
 from tests.conftest import RealLake, shared_data
 
 # make test-nightly (issue 19: make test within 12 minutes): preprocess and split of 10^5 real rows
-# take 100 s of the suite. make test still ingests both datasets (test_ingest_real.py) and checks every
-# rule, method and feature against pandas on the demo shop and on small frames.
+# take 100 s of the suite. make test still ingests both datasets (test_ingest_real.py) and tests the
+# cleaning rules, every normalization method and the features on a small planted shop and on small
+# frames; the pandas re-fits of bot thresholds and category fences on real data run only here.
 pytestmark = pytest.mark.nightly
 
 ROW_FLAGS = ["flag_duplicate", "flag_near_duplicate", "flag_out_of_range"]
