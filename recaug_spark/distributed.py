@@ -26,6 +26,14 @@ R = TypeVar("R")
 RankFn = Callable[[dict[str, Any], int, int], R]  # (payload, rank, world) -> rank 0's result
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a container's or a taskset's share, not the
+    machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def pick_device(wanted: str, *, key: str) -> torch.device:
     """``auto``: CUDA when available, else CPU; ``cuda`` without a GPU is an error naming the config ``key``."""
     if wanted == "cuda" and not torch.cuda.is_available():

@@ -23,6 +23,7 @@ import annotated_types
 from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 
+from recaug_spark.config.evaluate import registered_model
 from recaug_spark.config.loader import default_conf_dir, merge_layers, parse_value, read_layer
 from recaug_spark.config.root import RecaugConfig
 from recaug_spark.config.types import absolutize, as_utc, identifier
@@ -52,7 +53,7 @@ for a canonical column name. A setting that takes one of several forms (the sour
 the contrastive views, the csv column specs, the item catalogue) is documented form by form.
 """
 
-_VALIDATOR_TYPES = {absolutize: "path", identifier: "identifier", as_utc: "datetime"}
+_VALIDATOR_TYPES = {absolutize: "path", identifier: "identifier", as_utc: "datetime", registered_model: "model name"}
 _PLACEHOLDERS = {"columns": "<column>", "from_events": "<column>"}
 
 

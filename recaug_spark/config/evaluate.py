@@ -5,15 +5,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from recaug_spark.augment import ops
 from recaug_spark.config.augment import AugmentOp, CropOp, FromRegistry, MaskOp, ReorderOp, op_union
 from recaug_spark.config.gan import DistributedConfig
 from recaug_spark.config.types import Frozen, PositiveInt
+from recaug_spark.recommend import registry
 
 Variant = Literal["real", "real+augmented", "real+synthetic", "real+both", "real+contrastive"]
-ModelName = Literal["popularity", "itemknn", "als", "sasrec"]
+
+
+def registered_model(name: str) -> str:
+    """A model's name in evaluate.models: one of the registry's (recommend/registry.py), checked on load."""
+    return registry.check_names((name,))[0]
+
+
+ModelName = Annotated[str, AfterValidator(registered_model)]
 
 
 class AlsConfig(Frozen):
@@ -60,8 +68,10 @@ class ContrastiveConfig(Frozen):
 
 class SasrecConfig(Frozen):
     """SASRec (Kang and McAuley, 2018): causal self-attention over a user's recent items, trained to
-    predict the next item at every position. Defaults follow RecBole's SASRec (2 layers, 2 heads, hidden
-    64, inner 256, max_len 50, Adam lr 1e-3) with full-softmax cross-entropy, the strong baseline."""
+    predict the next item at every position of every window of a history, with sampled softmax over
+    shared negatives (logQ-corrected), a budget of optimizer steps and early stopping on the validation
+    MRR over the full catalogue. Defaults chosen on validation slices (Beauty's and the demo's):
+    docs/stages.md#sasrec."""
 
     max_len: int = Field(50, ge=2, le=1_000, description="A user's most recent items the model reads.")
     hidden: int = Field(64, ge=2, description="Embedding and hidden size (a multiple of heads).")
@@ -71,17 +81,31 @@ class SasrecConfig(Frozen):
     dropout: float = Field(0.3, ge=0, lt=1, description="Dropout of embeddings, attention and feed-forward.")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
     weight_decay: float = Field(0.0, ge=0, description="Adam weight decay.")
-    batch_size: int = Field(256, ge=1, description="Training sequences per step.")
-    epochs: int = Field(50, ge=1, description="The epoch budget (early stopping may end sooner).")
-    patience: int = Field(5, ge=1, description="Stop after this many epochs without a better validation NDCG@10.")
+    batch_size: int = Field(128, ge=1, description="Training sequences per optimizer step (bucketed by length).")
+    steps: int = Field(20_000, ge=1, description="The budget of optimizer steps (early stopping may end sooner).")
+    min_steps: int = Field(1_000, ge=0, description="Early stopping never ends training before this many steps.")
+    eval_every: int = Field(250, ge=1, description="Steps between two validations.")
+    patience: int = Field(
+        8, ge=1, description="Stop after this many validations in a row without a better validation MRR."
+    )
     validation_users: int = Field(
-        5_000, ge=1, description="Users (keyed hash sample) whose last training item is the validation target."
+        5_000,
+        ge=1,
+        description="Users (keyed hash sample) whose last training item is the validation target; only they "
+        "train without it.",
     )
-    full_softmax_max_items: int = Field(
-        10_000, ge=1, description="Catalogues up to this size train with full-softmax cross-entropy."
+    loss: Literal["sampled_softmax", "full_softmax"] = Field(
+        "sampled_softmax",
+        description="sampled_softmax: cross-entropy against `negatives` items shared by the batch, logQ-corrected; "
+        "full_softmax: against the whole catalogue.",
     )
-    negatives: int = Field(
-        1_000, ge=1, description="Larger catalogues: uniform negatives per step for sampled softmax (logQ-corrected)."
+    negatives: int = Field(256, ge=1, description="sampled_softmax: negatives drawn per optimizer step.")
+    popularity_negatives: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="sampled_softmax: share of the negatives drawn by item popularity (training targets), the "
+        "rest uniform; the logQ correction uses the mixture.",
     )
     collapse_repeats: bool = Field(
         True, description="Drop an event whose item repeats the previous one (a view then a cart of one item)."
@@ -119,7 +143,8 @@ class EvaluateConfig(Frozen):
         "is SASRec's.",
     )
     models: tuple[ModelName, ...] = Field(
-        ("popularity", "itemknn", "als", "sasrec"), description="The recommenders trained per variant."
+        ("popularity", "itemknn", "als", "sasrec"),
+        description="The recommenders trained per variant (names of the model registry, recommend/registry.py).",
     )
     ks: tuple[PositiveInt, ...] = Field((5, 10, 20), min_length=1, description="Cut-offs K of every metric (>= 1).")
     exclude_seen: bool = Field(True, description="Items a user had in training are neither recommended nor relevant.")

@@ -26,7 +26,6 @@ from recaug_spark.augment.frames import keys_of
 from recaug_spark.config import EvaluateConfig, EventType
 from recaug_spark.prep import features, split
 from recaug_spark.prep.stats import union_by_name
-from recaug_spark.recommend import models, ranking
 from recaug_spark.recommend.bootstrap import PairedDifference, poisson_partial_sums, poisson_summary
 from recaug_spark.recommend.ranking import RELEVANT
 
@@ -42,9 +41,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "real+both": ("augmented", "synthetic"),
     "real+contrastive": (),
 }
-# Variants only a sequential model can take: the real events with a training objective of its own.
+# Variants only a sequential model (registry.ModelSpec.sequential) can take: the real events with a
+# training objective of its own.
 SEQUENTIAL_ONLY = frozenset({"real+contrastive"})
-SEQUENTIAL_MODELS = frozenset({"sasrec"})
 
 
 def ablation_variants(augmented: DataFrame) -> dict[str, str]:
@@ -138,28 +137,6 @@ def test_users_without_relevant(test: DataFrame, relevant: DataFrame) -> int:
     """Test users not scored in segment ``all`` (every test item was seen in training)."""
     scored = relevant.where((F.col("segment") == "all") & (F.size(RELEVANT) > 0)).select("user_id")
     return test.select("user_id").distinct().join(scored, "user_id", "left_anti").count()
-
-
-def recommend(
-    model: str,
-    train: DataFrame,
-    users: DataFrame,
-    seen: DataFrame,
-    conf: EvaluateConfig,
-    *,
-    depth: int,
-    seed: int,
-    storage_level: str,
-) -> DataFrame:
-    """``(user_id, items)``: the top max(ks) of ``model`` trained on ``train``, seen items left out
-    (``storage_level``: ALS's caching, see models.als)."""
-    if model == "popularity":
-        scores = models.popularity(train, users, depth=depth)
-    elif model == "itemknn":
-        scores = models.itemknn(train, users, conf.itemknn)
-    else:
-        scores = models.als(train, users, conf.als, depth=depth, seed=seed, storage_level=storage_level)
-    return ranking.top_k(scores, k=max(conf.ks), seen=seen)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """The variant x model evaluation: recommenders trained on real vs augmented data, scored per segment.
 
-For every variant of ``evaluate.variants`` (real, real+augmented, real+synthetic, real+both, and
-SASRec's real+contrastive), plus with ``evaluate.ablation`` one real+<op> per op of the augment run, and
-every model of ``evaluate.models`` (popularity, item-kNN, ALS in Spark; SASRec in torch, trained on the
-driver and scored on the executors, recommend/sasrec/), trains on the training split (the leakage
-rule, prep/split.py) and ranks the full catalogue for every test user (seen items left out), then
+For every variant of ``evaluate.variants`` (real, real+augmented, real+synthetic, real+both, and the
+sequential models' real+contrastive), plus with ``evaluate.ablation`` one real+<op> per op of the augment
+run, and every model of ``evaluate.models`` (the registry, recommend/registry.py: popularity, item-kNN,
+ALS in Spark; SASRec in torch, trained on the driver and scored on the executors), trains on the
+training split (the leakage rule, prep/split.py) and ranks the full catalogue for every test user
+(seen items left out; a user the model leaves without a list gets the popularity list of the same
+training rows, counted per variant and model in the report's meta), then
 scores the lists against the users' test items (recommend/ranking.py) per segment (all, warm, cold,
 short-history users, cold items). Means come with a Poisson-bootstrap interval over users; every
 other variant is compared with ``real`` on the same users (difference, interval, relative lift,
@@ -28,8 +30,9 @@ from recaug_spark.lake import Lake
 from recaug_spark.prep import split
 from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import evaluate as ev
-from recaug_spark.recommend import ranking
-from recaug_spark.recommend.sasrec import score as sasrec
+from recaug_spark.recommend import ranking, registry
+from recaug_spark.recommend.recommenders import answer_everyone
+from recaug_spark.recommend.registry import FitContext, TrainingSet
 from recaug_spark.schema import AUGMENT_RUN, GENERATE_RUN, GOLD_AUGMENTED, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
 from recaug_spark.session import ml_storage_level, storage_level
 
@@ -99,25 +102,27 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
         depth = min(max(conf.ks) + int(most_seen), max(catalogue, 1))
         ablations = ev.ablation_variants(extra["augmented"]) if conf.ablation and "augmented" in extra else {}
         variants += list(ablations)
+        fallback: dict[str, int] = {}
         for variant in variants:
             parts = ev.variant_inputs(variant, extra, ablations)
             train = ev.variant_interactions(real, parts, conf, weights).persist(level)
+            data = TrainingSet(variant=variant, real=real, extra=parts, interactions=train, seen=seen)
             for model in conf.models:
-                if variant in ev.SEQUENTIAL_ONLY and model not in ev.SEQUENTIAL_MODELS:
+                spec = registry.MODELS[model]
+                if variant in ev.SEQUENTIAL_ONLY and not spec.sequential:
                     continue
                 if variant in ablations and conf.ablation_models is not None and model not in conf.ablation_models:
                     continue
-                if model == "sasrec":
-                    recs = sasrec.recommend(
-                        spark, real, parts, users, conf.sasrec, k=max(conf.ks),
-                        seed=cfg.run.seed, root=lake.root, version=_model_version(run_id, variant),
-                        info={"variant": variant, "inputs": inputs, "runs_used": used_runs},
-                        contrastive=variant == "real+contrastive",
-                    )  # fmt: skip
-                else:
-                    recs = ev.recommend(
-                        model, train, users, seen, conf, depth=depth, seed=cfg.run.seed, storage_level=als_level
-                    )
+                context = FitContext(
+                    spark=spark, conf=conf, seed=cfg.run.seed, depth=depth, storage_level=als_level, root=lake.root,
+                    version=_model_version(run_id, variant),
+                    info={"variant": variant, "inputs": inputs, "runs_used": used_runs},
+                )  # fmt: skip
+                recommender = spec.build()
+                recommender.fit(data, context=context)
+                lists = recommender.rank(users, k=max(conf.ks)).persist(level)
+                recs, missing = answer_everyone(lists, users, data, k=max(conf.ks), depth=depth)
+                fallback[f"{variant}/{model}"] = missing.count()
                 recs = recs.persist(level)
                 scored = ranking.per_user_metrics(
                     recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=conf.ks, by=("segment",)
@@ -137,7 +142,7 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
         "run_id": run_id, "variants": variants, "skipped_variants": skipped, "models": list(conf.models),
         "ks": list(conf.ks), "inputs": inputs,
         "runs_used": used_runs, "test_users_without_relevant_items": excluded, "catalogue_items": catalogue,
-        "users_scored": scored_users, "max_users": conf.max_users,
+        "users_scored": scored_users, "max_users": conf.max_users, "popularity_fallback_users": fallback,
         "exclude_seen": conf.exclude_seen,
         "weights": {"augmented": conf.augmented_weight, "synthetic": conf.synthetic_weight},
         "bootstrap": {"resamples": conf.bootstrap_resamples, "confidence": conf.confidence, "method": "poisson"},

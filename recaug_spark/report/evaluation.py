@@ -126,6 +126,11 @@ def _markdown(
     lines.append(f"- input Delta versions: {meta['inputs']}")
     lines.append(f"- catalogue: {meta['catalogue_items']:,} items; seen items excluded: {meta['exclude_seen']}")
     lines.append(f"- test users without relevant items (not scored): {meta['test_users_without_relevant_items']:,}")
+    fallback = {name: n for name, n in meta.get("popularity_fallback_users", {}).items() if n}
+    lines.append(
+        "- users a model could not score, given the popularity list: "
+        + (", ".join(f"{name} {n:,}" for name, n in sorted(fallback.items())) if fallback else "none")
+    )
     if meta.get("max_users") is not None:
         lines.append(f"- users scored: {meta['users_scored']:,}, a keyed hash sample (evaluate.max_users)")
     lines.append(

@@ -20,9 +20,9 @@ from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
 from recaug_spark.recommend import evaluate as ev
 from recaug_spark.recommend import metrics as ref
-from recaug_spark.recommend import ranking
+from recaug_spark.recommend import ranking, registry
 from recaug_spark.recommend.bootstrap import paired_bootstrap, poisson_partial_sums
-from recaug_spark.recommend.sasrec import score as sasrec
+from recaug_spark.recommend.registry import FitContext, TrainingSet
 from recaug_spark.runs import latest
 from recaug_spark.schema import GOLD_AUGMENTED, GOLD_EVAL, SILVER_EVENTS, SILVER_SPLIT
 from recaug_spark.sources.synthetic_shop import ShopSpec, events_of_chunk
@@ -206,12 +206,12 @@ def evaluated(
 ) -> tuple[Lake, Path]:
     root = tmp_path_factory.mktemp("evaluate") / "lake"
     shutil.copytree(demo_split_lake, root)
-    # SASRec gets 3 epochs: this checks what evaluate writes, not how well SASRec learns (that is
+    # SASRec gets 30 steps: this checks what evaluate writes, not how well SASRec learns (that is
     # test_sasrec_beats_als_and_itemknn_on_the_demo_shop, in make test-nightly).
     cfg = test_config(
         DEMO_EVENTS, "augment.ops=[{op: substitute, ratio: 0.5}]",
         "evaluate.variants=[real, real+augmented, real+contrastive]", "evaluate.bootstrap_resamples=200",
-        "evaluate.als.max_iter=5", "evaluate.sasrec.epochs=3", "evaluate.ablation=true",
+        "evaluate.als.max_iter=5", "evaluate.sasrec.steps=30", "evaluate.ablation=true",
         "evaluate.ablation_models=[popularity, sasrec]", lake=root,
     )  # fmt: skip
     execute("augment", cfg, spark, run_id="aug-e")
@@ -222,9 +222,11 @@ def evaluated(
 def test_evaluate_writes_the_metrics_recorded_before_the_redesign(
     evaluated: tuple[Lake, Path], spark: SparkSession, tmp_path: Path
 ) -> None:
-    """Behaviour unchanged (issue 20): every model and variant (SASRec, contrastive and the ablation
-    included) gives the metrics and augmented rows recorded at commit f19540d (30 precision
-    p-values re-recorded when ties at 0 became partition-independent, recommend/bootstrap.py TIE_TOLERANCE)."""
+    """Behaviour pinned: every model and variant (SASRec, contrastive and the ablation included) gives the
+    metrics and augmented rows recorded at commit f19540d (30 precision p-values re-recorded when ties
+    at 0 became partition-independent, recommend/bootstrap.py TIE_TOLERANCE; the metrics re-recorded
+    when SASRec moved to a step budget with every window trained and every model began answering every
+    user through the popularity fallback, issue 31; the augmented rows unchanged)."""
     lake, _ = evaluated
     root = Path(str(lake.root).removeprefix("file:"))
     found = table_digests(spark, root, [GOLD_EVAL, GOLD_AUGMENTED])
@@ -330,7 +332,7 @@ def test_sasrec_beats_als_and_itemknn_on_the_demo_shop(spark: SparkSession, tmp_
     NDCG@10 beats ALS's and item-kNN's on the same users: the paired bootstrap interval of the per-user
     difference lies above 0. The models, lists and metrics are the evaluate stage's own."""
     lake = _shop_lake(spark, tmp_path / "lake", last=5)
-    cfg = test_config("evaluate.ks=[10]", "evaluate.sasrec.epochs=15", "evaluate.sasrec.patience=15", lake=tmp_path)
+    cfg = test_config("evaluate.ks=[10]", "evaluate.sasrec.steps=3000", lake=tmp_path)
     conf = cfg.evaluate
     splits = lake.read(SILVER_SPLIT)
     real = lake.read(SILVER_EVENTS).join(splits.where("split = 'train'").select("event_id"), "event_id", "left_semi")
@@ -339,13 +341,16 @@ def test_sasrec_beats_als_and_itemknn_on_the_demo_shop(spark: SparkSession, tmp_
     relevant = ev.relevant_sets(test, seen, exclude_seen=True, short_max=20).where("segment = 'all'")
     users = relevant.select("user_id")
     train = ev.variant_interactions(real, {}, conf, dict(cfg.preprocess.feedback.weights))
-    lists = {
-        m: ev.recommend(m, train, users, seen, conf, depth=400, seed=1, storage_level="MEMORY_AND_DISK")
-        for m in ("als", "itemknn")
-    }
-    lists["sasrec"] = sasrec.recommend(
-        spark, real, {}, users, conf.sasrec, k=10, seed=1, root=str(tmp_path / "lake"), version="t", info={}
-    )
+    data = TrainingSet(variant="real", real=real, extra={}, interactions=train, seen=seen)
+    context = FitContext(
+        spark=spark, conf=conf, seed=1, depth=400, storage_level="MEMORY_AND_DISK", root=str(tmp_path / "lake"),
+        version="t", info={},
+    )  # fmt: skip
+    lists = {}
+    for model in ("als", "itemknn", "sasrec"):
+        recommender = registry.MODELS[model].build()
+        recommender.fit(data, context=context)
+        lists[model] = recommender.rank(users, k=10)
     per_user = {
         m: ranking.per_user_metrics(recs, relevant.drop("segment"), ks=[10]).toPandas().set_index("user_id")["ndcg@10"]
         for m, recs in lists.items()

@@ -13,8 +13,10 @@ import pytest
 import torch
 from pyspark.sql import DataFrame, SparkSession
 
-from recaug_spark.config import DistributedConfig, SasrecConfig
+from recaug_spark.config import DistributedConfig, EvaluateConfig, SasrecConfig
+from recaug_spark.recommend import registry
 from recaug_spark.recommend.index import contiguous_index
+from recaug_spark.recommend.registry import FitContext, TrainingSet
 from recaug_spark.recommend.sasrec import score
 from recaug_spark.recommend.sasrec import sequences as sq
 from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
@@ -22,6 +24,7 @@ from recaug_spark.recommend.sasrec.model import Architecture, SASRec
 from recaug_spark.recommend.sasrec.topk import Scorer, right_aligned
 
 T0 = datetime(2026, 1, 1)
+WEIGHTS = {"augmented": 0.5, "synthetic": 0.25}
 
 
 def _events(spark: SparkSession, rows: list[tuple[str, str, int]]) -> DataFrame:
@@ -59,24 +62,62 @@ def test_sequences_are_time_ordered_collapsed_and_hold_out_the_last_item(spark: 
         "user_id string, event_id string, item_id string, ts timestamp, source_event_id string, aug_ops array<string>,"
         " aug_copy int",
     )  # fmt: skip
-    seqs = sq.training_sequences(history, {"augmented": augmented}, index, conf)
-    listed = sorted(r.items for r in seqs.collect())
-    # u1 trains on a b c d (e is its validation target, so the copy row from e005 is dropped) cut to
-    # max_len + 1 = 4; u2 on a c; copy 0 is a, c; copy 1 (x4's item is outside the catalogue) is b, d
-    expected = sorted([[ix[i] for i in "abcd"], [ix["a"], ix["c"]], [ix["a"], ix["c"]], [ix["b"], ix["d"]]])
-    assert listed == expected
+    valid = sq.validation_slice(history, conf, seed=1)
+    assert {tuple(r.items): r.target for r in valid.collect()} == {(ix["b"], ix["c"], ix["d"]): ix["e"]}
+    # u2's last item (a) was seen before: not a target, so u2 trains on its whole history
+    seqs = sq.training_sequences(history, valid, {"augmented": augmented}, index, conf, weights=WEIGHTS)
+    listed = {tuple(r.items): r.weight for r in seqs.collect()}
+    # u1 validates on e, so trains on a b c d (the copy row from e005 is dropped; the rows that carry e
+    # too); u2 on a c a; copy 0 is a, c; copy 1 (x4's item is outside the catalogue) is b, d
+    codes = {"abcd": 1.0, "aca": 1.0, "ac": 0.5, "bd": 0.5}
+    assert listed == {tuple(ix[i] for i in name): weight for name, weight in codes.items()}
     synthetic = spark.createDataFrame(
         [("syn1", "u9", "c", T0 + timedelta(minutes=2)), ("syn2", "u9", None, T0), ("syn3", "u9", "b", T0),
          ("syn4", "u8", "a", T0)],
         "event_id string, user_id string, item_id string, ts timestamp",
     )  # fmt: skip
-    with_synthetic = sorted(
-        r.items for r in sq.training_sequences(history, {"synthetic": synthetic}, index, conf).collect()
-    )
-    # one sequence per synthetic user, in ts order, rows without an item left out; u8's one event is no pair
-    assert with_synthetic == sorted([[ix[i] for i in "abcd"], [ix["a"], ix["c"]], [ix["b"], ix["c"]]])
-    valid = {tuple(r.items): r.target for r in sq.validation_slice(history, conf, seed=1).collect()}
-    assert valid == {(ix["b"], ix["c"], ix["d"]): ix["e"]}  # u2's last item (a) was seen before: not a target
+    with_synthetic = {
+        tuple(r.items): r.weight
+        for r in sq.training_sequences(
+            history, valid, {"synthetic": synthetic, "augmented": augmented}, index, conf, weights=WEIGHTS
+        ).collect()
+    }
+    # one sequence per synthetic user, in ts order, rows without an item left out; u8's one event is no
+    # pair; u9's b, c is no copy's sequence, while copy 0 (a, c) and copy 1 (b, d) keep their weights
+    codes = {"abcd": 1.0, "aca": 1.0, "ac": 0.5, "bd": 0.5, "bc": 0.25}
+    assert with_synthetic == {tuple(ix[i] for i in name): weight for name, weight in codes.items()}
+    # equal sequences are one row: the copies again, as a second synthetic user, add their weight
+    twice = [(f"s{u}{i}", u, item, T0 + timedelta(minutes=i)) for u in ("u6", "u7") for i, item in enumerate("ac")]
+    again = spark.createDataFrame(twice, synthetic.schema)
+    summed = sq.training_sequences(history, valid, {"synthetic": again}, index, conf, weights=WEIGHTS)
+    assert {tuple(r.items): r.weight for r in summed.collect()}[(ix["a"], ix["c"])] == 0.5
+
+
+def test_every_window_of_a_long_history_is_trained_once(spark: SparkSession) -> None:
+    """max_len 3: a history of 9 items gives windows 6..9, 3..6, 1..3 (every item from the second on is
+    the target of exactly one window); the validating user's last item is held back, and a substitute
+    copy that wrote the validation item into the copy loses that row."""
+    conf = SasrecConfig(max_len=3, validation_users=1)
+    names = "abcdefghi"
+    real = _events(spark, [("u1", name, t) for t, name in enumerate(names)] + [("u2", "a", 0), ("u2", "b", 1)])
+    index = contiguous_index(real, "item_id", name=sq.ITEM_IX, start=1)
+    ix = {r.item_id: r.item_ix for r in index.collect()}
+    history = sq.histories(real, index, conf)
+    valid = sq.validation_slice(history, conf.model_copy(update={"validation_users": 10}), seed=1)
+    assert sorted(r.user_id for r in valid.collect()) == ["u1", "u2"]
+    sub = ["0:substitute"]
+    augmented = spark.createDataFrame(
+        [("u2", "x1", "b", T0, "e009", sub, 0), ("u2", "x2", "i", T0 + timedelta(minutes=1), "e009", sub, 0),
+         ("u2", "x3", "c", T0 + timedelta(minutes=2), "e009", sub, 0), ("u2", "x4", "d", T0, "e010", sub, 0)],
+        "user_id string, event_id string, item_id string, ts timestamp, source_event_id string, aug_ops array<string>,"
+        " aug_copy int",
+    )  # fmt: skip
+    only_u2 = valid.where("user_id = 'u2'")
+    seqs = sq.training_sequences(history, only_u2, {"augmented": augmented}, index, conf, weights=WEIGHTS)
+    u1 = [ix[n] for n in names]
+    # u1 does not validate here: all 9 items, in windows; u2 holds back b and trains on a alone (no pair);
+    # its copy loses x1 (the validation item b) and x4 (made from the held-back event e010): i, c
+    assert sorted(r.items for r in seqs.collect()) == sorted([u1[5:9], u1[2:6], u1[0:3], [ix["i"], ix["c"]]])
 
 
 def _artifact() -> SasrecArtifact:
@@ -114,8 +155,15 @@ def _chain_users(spark: SparkSession, conf: SasrecConfig, root: str) -> dict[str
         rows += [(f"u{u:02d}", f"i{(start + t) % 10}", t) for t in range(8)]
     real = _events(spark, rows)
     users = real.select("user_id").distinct()
-    lists = score.recommend(spark, real, {}, users, conf, k=2, seed=3, root=root, version="v-test", info={"run": "t"})
-    return {r.user_id: r.items for r in lists.collect()}
+    seen = real.select("user_id", "item_id").distinct()
+    data = TrainingSet(variant="real", real=real, extra={}, interactions=seen, seen=seen)
+    context = FitContext(
+        spark=spark, conf=EvaluateConfig(sasrec=conf), seed=3, depth=10, storage_level="MEMORY_ONLY", root=root,
+        version="v-test", info={"run": "t"},
+    )  # fmt: skip
+    model = registry.MODELS["sasrec"].build()
+    model.fit(data, context=context)
+    return {r.user_id: r.items for r in model.rank(users, k=2).collect()}
 
 
 def _next_right(lists: dict[str, list[str]]) -> int:
@@ -123,8 +171,8 @@ def _next_right(lists: dict[str, list[str]]) -> int:
     return sum(items[0] == f"i{(int(u[1:]) % 10 + 8) % 10}" for u, items in lists.items())
 
 
-CHAIN = SasrecConfig(max_len=6, hidden=16, inner=16, layers=1, heads=1, dropout=0.0, epochs=30, patience=30,
-                     batch_size=32, device="cpu", threads=1)  # fmt: skip
+CHAIN = SasrecConfig(max_len=6, hidden=16, inner=16, layers=1, heads=1, dropout=0.0, steps=60, eval_every=10,
+                     patience=6, min_steps=0, batch_size=32, device="cpu", threads=1)  # fmt: skip
 
 
 def test_fit_trains_on_real_sequences_and_scores_known_users(spark: SparkSession, tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """Imports point one way: kernels and config never import pyspark (STYLE.md, rule 2).
 
 The pure modules are derived from the source: a module is pure when neither it nor any recaug_spark
-module it imports when it is imported (function bodies import lazily, and do not count) imports pyspark
-or py4j. The test then
+module it imports when it is imported (function bodies import lazily, and ``if TYPE_CHECKING:`` blocks
+never run, so neither counts) imports pyspark or py4j. The test then
 imports every one of them with pyspark and py4j blocked, which checks the derivation against what
 Python really does (a third-party import that pulls pyspark in, an import the scan cannot see).
 """
@@ -27,13 +27,30 @@ def _module_name(path: Path) -> str:
 MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
+def _type_checking_only(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``): a body only type checkers run."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
 def _executed_at_import(tree: ast.AST) -> list[ast.AST]:
-    """The nodes that run when the module is imported: all but the bodies of functions."""
-    nodes = []
+    """The nodes that run when the module is imported: all but the bodies of functions and of
+    ``if TYPE_CHECKING:`` blocks (their ``else`` runs)."""
+    nodes: list[ast.AST] = []
     for child in ast.iter_child_nodes(tree):
-        if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            nodes.append(child)
-            nodes.extend(_executed_at_import(child))
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        if isinstance(child, ast.If) and _type_checking_only(child):
+            for branch in child.orelse:
+                nodes.append(branch)
+                nodes.extend(_executed_at_import(branch))
+            continue
+        nodes.append(child)
+        nodes.extend(_executed_at_import(child))
     return nodes
 
 

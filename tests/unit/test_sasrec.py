@@ -18,11 +18,17 @@ from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
 from recaug_spark.recommend.sasrec.model import Architecture, SASRec
 from recaug_spark.recommend.sasrec.topk import Scorer, right_aligned, top_k_columns
 from recaug_spark.recommend.sasrec.train import (
+    Negatives,
     TrainingData,
+    bucketed_batches,
     full_softmax_loss,
+    mask_items,
+    measures,
     sampled_softmax_loss,
+    step_loss,
     train,
     validation_ndcg,
+    validation_ranks,
 )
 from recaug_spark.recommend.sasrec.views import ViewMaker
 
@@ -116,8 +122,8 @@ def _chain_data(items: int = 30, users: int = 300, length: int = 12, seed: int =
     )
 
 
-FAST = SasrecConfig(max_len=8, hidden=16, inner=32, layers=1, heads=1, dropout=0.0, epochs=12, batch_size=64,
-                    patience=3, device="cpu", threads=1)  # fmt: skip
+FAST = SasrecConfig(max_len=8, hidden=16, inner=32, layers=1, heads=1, dropout=0.0, steps=60, eval_every=5,
+                    min_steps=0, batch_size=64, patience=3, loss="full_softmax", device="cpu", threads=1)  # fmt: skip
 
 
 def test_training_learns_a_deterministic_chain_and_is_seeded() -> None:
@@ -125,15 +131,16 @@ def test_training_learns_a_deterministic_chain_and_is_seeded() -> None:
     first = train(data, FAST, seed=5)
     second = train(data, FAST, seed=5)
     assert first.best_ndcg > 0.9, [round(h.ndcg_at_10, 3) for h in first.history]
+    assert first.best is not None and first.best.mrr == max(h.mrr for h in first.history)
     assert first.state.keys() == second.state.keys()
     for name, tensor in first.state.items():
         torch.testing.assert_close(tensor, second.state[name], rtol=0, atol=0, msg=name)
-    other = train(data, FAST.model_copy(update={"epochs": 1}), seed=6)
+    other = train(data, FAST.model_copy(update={"steps": 5}), seed=6)
     assert any(not torch.equal(t, other.state[n]) for n, t in first.state.items())
 
 
 def test_sampled_softmax_training_also_learns_the_chain() -> None:
-    conf = FAST.model_copy(update={"full_softmax_max_items": 10, "negatives": 8})
+    conf = FAST.model_copy(update={"loss": "sampled_softmax", "negatives": 8})
     trained = train(_chain_data(), conf, seed=5)
     assert trained.loss == "sampled_softmax" and trained.best_ndcg > 0.8
 
@@ -242,3 +249,87 @@ def test_contrastive_training_is_seeded_and_still_learns_the_chain() -> None:
     plain = train(_chain_data(), FAST, seed=5)
     assert not torch.equal(plain.state["blocks.0.qkv.weight"], first.state["blocks.0.qkv.weight"])
     assert first.best_ndcg > 0.8
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=1, max_size=300), st.integers(1, 40), st.integers(0, 2**16))
+def test_bucketed_batches_cover_every_sequence_once_a_pass_with_near_equal_lengths(
+    targets: list[int], size: int, seed: int
+) -> None:
+    counts = np.array(targets)
+    generator = torch.Generator().manual_seed(seed)
+    stream = bucketed_batches(counts, size, generator)
+    seen: list[int] = []
+    batch = next(stream)
+    while batch[0] == 1:
+        rows = batch[1].numpy()
+        seen += rows.tolist()
+        lengths = np.sort(counts[rows])
+        # a batch is a run of the length-sorted order: no other sequence lies strictly between its extremes
+        between = ((counts > lengths[0]) & (counts < lengths[-1])).sum()
+        assert between <= len(rows), (lengths, between)
+        assert counts[rows].sum() <= size * max(counts.mean(), 1) + counts.max()
+        batch = next(stream)
+    assert sorted(seen) == list(range(len(counts)))
+
+
+def test_training_stops_after_patience_validations_but_never_before_min_steps() -> None:
+    """With a learning rate of ~0 the validation MRR never improves after the first validation."""
+    frozen = FAST.model_copy(update={"lr": 1e-12, "steps": 200, "eval_every": 5, "patience": 3, "min_steps": 0})
+    early = train(_chain_data(), frozen, seed=1)
+    assert early.stopped_early and early.best_step == 5 and early.steps_run == 20
+    assert [h.step for h in early.history] == [5, 10, 15, 20]
+    held = train(_chain_data(), frozen.model_copy(update={"min_steps": 42}), seed=1)
+    assert held.stopped_early and held.steps_run == 45  # the first validation at or after step 42
+
+
+def test_a_padded_batch_gives_each_row_the_outputs_it_has_alone() -> None:
+    """Fused attention with a padding mask: a short row's outputs equal those of the row unpadded (its
+    positions counted from the right) and every padded position stays finite."""
+    model = _model(seed=4)
+    with torch.no_grad():
+        batch = model(torch.tensor([[0, 0, 0, 3, 5, 7], [1, 2, 3, 4, 5, 6]]))
+        alone = model(torch.tensor([[3, 5, 7]]))
+        full = model(torch.tensor([[1, 2, 3, 4, 5, 6]]))
+    torch.testing.assert_close(batch[0, 3:], alone[0], rtol=0, atol=1e-5)
+    torch.testing.assert_close(batch[1], full[0], rtol=0, atol=1e-5)
+    assert bool(torch.isfinite(batch).all())
+
+
+def test_popularity_negatives_follow_the_mixture_and_correct_by_its_log_q() -> None:
+    data = _chain_data()
+    conf = FAST.model_copy(update={"loss": "sampled_softmax", "negatives": 40, "popularity_negatives": 0.25})
+    sampler = Negatives(data, conf, torch.device("cpu"))
+    popularity = data.popularity() / data.popularity().sum()
+    q = 0.75 / data.items + 0.25 * popularity
+    negatives, log_kq = sampler.draw(torch.Generator().manual_seed(0))
+    assert len(negatives) == 40 and int(negatives.min()) >= 1 and int(negatives.max()) <= data.items
+    np.testing.assert_allclose(log_kq.numpy(), np.log(40 * q[negatives.numpy() - 1]), rtol=1e-5)
+    uniform = Negatives(data, conf.model_copy(update={"popularity_negatives": 0.0}), torch.device("cpu"))
+    _, flat = uniform.draw(torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(flat.numpy(), math.log(40 / data.items), rtol=1e-6)
+
+
+def test_validation_measures_rank_against_the_whole_catalogue() -> None:
+    """MRR, NDCG@10 and HR@10 from the rank of each target among the unseen items."""
+    model = SASRec(Architecture(items=30, max_len=3, hidden=4, inner=4, layers=1, heads=1, dropout=0.0)).eval()
+    inputs = torch.tensor([[0, 1, 2], [4, 5, 6]])
+    with torch.no_grad():
+        scores = mask_items(model.logits(model.last_hidden(inputs)), inputs)
+    targets = torch.tensor([int(torch.argsort(-scores[0])[12]) + 1, int(torch.argmax(scores[1])) + 1])
+    ranks = validation_ranks(model, inputs, targets)
+    assert ranks.tolist() == [12, 0]
+    mrr, ndcg, hr = measures(ranks)
+    assert (mrr, ndcg, hr) == pytest.approx(((1 / 13 + 1) / 2, 0.5, 0.5))
+
+
+def test_a_sequence_of_weight_two_counts_as_the_sequence_twice() -> None:
+    """The weighted loss of rows (s, t) with weights (2, 1) equals the plain loss of rows (s, s, t)."""
+    model = _model(seed=5)
+    one, two = torch.tensor([0, 0, 3, 5, 7, 2, 9]), torch.tensor([0, 1, 2, 4, 6, 8, 10])
+    negatives = torch.tensor([1, 4, 6, 11])
+    weighted = step_loss(model, torch.stack([one, two]), negatives=negatives, weights=torch.tensor([2.0, 1.0]))
+    repeated = step_loss(model, torch.stack([one, one, two]), negatives=negatives)
+    assert weighted.item() == pytest.approx(repeated.item(), rel=1e-6)
+    full = step_loss(model, torch.stack([one, two]), negatives=None, weights=torch.tensor([2.0, 1.0]))
+    assert full.item() == pytest.approx(step_loss(model, torch.stack([one, one, two]), negatives=None).item(), rel=1e-6)

@@ -4,20 +4,21 @@ and a GELU feed-forward.
 
 Sequences are right-aligned rows of item indices, ``0`` the padding: index ``i >= 1`` is catalogue
 item ``i - 1`` of the artifact's item list. Position ``t``'s output reads positions ``<= t`` only
-(the causal mask); padded keys are masked with a large finite negative, so a padded query stays
-finite and a real query gives padding exactly zero weight. Pure torch: no Spark.
+(the causal mask). Attention is torch's fused ``scaled_dot_product_attention``: a batch without
+padding (training batches are bucketed by length, recommend/sasrec/train.py) runs its plain causal
+kernel; with padding, a real query never attends a padded key and a padded query attends only itself
+(so no row is fully masked and every output stays finite). Pure torch: no Spark.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 PAD = 0
-_MASKED = -1e9  # finite: a row of only masked keys (a padded query) stays finite; exp underflows to 0
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Block(nn.Module):
     def __init__(self, arch: Architecture) -> None:
         super().__init__()
         self.heads = arch.heads
+        self.dropout = arch.dropout
         self.qkv = nn.Linear(arch.hidden, 3 * arch.hidden)
         self.out = nn.Linear(arch.hidden, arch.hidden)
         self.norm1 = nn.LayerNorm(arch.hidden, eps=1e-12)
@@ -63,12 +65,14 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(arch.hidden, eps=1e-12)
         self.drop = Dropout(arch.dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``x`` (B, L, H); ``mask`` (B, 1, L, L) additive (0 = attend, -1e9 = not)."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """``x`` (B, L, H); ``mask`` (B, 1, L, L) bool (True = attend), or None for plain causal attention."""
         b, length, hidden = x.shape
         q, k, v = self.qkv(x).view(b, length, 3, self.heads, hidden // self.heads).permute(2, 0, 3, 1, 4)
-        weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hidden // self.heads) + mask, dim=-1)
-        attended = (self.drop(weights) @ v).transpose(1, 2).reshape(b, length, hidden)
+        attended = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=self.dropout if self.training else 0.0
+        )
+        attended = attended.transpose(1, 2).reshape(b, length, hidden)
         x = self.norm1(x + self.drop(self.out(attended)))
         out: torch.Tensor = self.norm2(x + self.drop(self.ff(x)))
         return out
@@ -106,8 +110,11 @@ class SASRec(nn.Module):
         length = seqs.shape[1]
         positions = torch.arange(self.arch.max_len - length, self.arch.max_len, device=seqs.device)
         x: torch.Tensor = self.drop(self.norm(self.items(seqs) + self.positions(positions)[None]))
-        keep = self.causal[:length, :length][None, None] & (seqs != PAD)[:, None, None, :]
-        mask = torch.zeros(keep.shape, dtype=x.dtype, device=x.device).masked_fill(~keep, _MASKED)
+        padded = seqs == PAD
+        mask = None
+        if bool(padded.any()):  # a real query skips padded keys; a padded query sees itself only
+            causal = self.causal[:length, :length]
+            mask = (causal & ~padded[:, None, None, :]) | torch.eye(length, dtype=torch.bool, device=seqs.device)
         for block in self.blocks:
             x = block(x, mask)
         return x

@@ -1,7 +1,8 @@
-"""SASRec in the evaluation: train a variant's model on the driver, save it, score on the executors.
+"""SASRec in the evaluation: train a variant's model on the driver, save it, score on the executors
+(recommend/recommenders.py composes them behind the registry's protocol).
 
-:func:`recommend` builds the variant's sequences in Spark (recommend/sasrec/sequences.py), collects
-the training tensors (bounded: one row of at most ``max_len + 1`` ints per sequence), trains
+:func:`fit` builds the variant's sequences in Spark (recommend/sasrec/sequences.py), collects
+the training tensors (bounded: one row of at most ``max_len + 1`` ints per training window), trains
 (recommend/sasrec/train.py), writes the artifact to ``models/seqrec/<version>/`` and broadcasts its
 bytes. Each executor rebuilds the model once per Python worker (keyed by the weights' digest) and ranks
 its users' next item over the full catalogue in batches of ``score_batch`` (``mapInArrow``), masking the
@@ -47,20 +48,28 @@ def cached_scorer(digest: str, files: Mapping[str, bytes]) -> Scorer:
 
 
 def training_data(sequences: DataFrame, validation: DataFrame, *, items: int, max_len: int) -> TrainingData:
-    """The collected tensors: training sequences and the validation slice (one small row each), rows in
-    lexicographic order, so training does not depend on the order Spark's partitions arrive in."""
-    train_rows = sequences.toArrow()
-    valid_rows = validation.toArrow()
-    seqs = _sorted_rows(right_aligned(train_rows.column(sq.ITEMS), max_len + 1))
+    """The collected tensors: training windows with their weights and the validation slice (one small row
+    each), rows in lexicographic order, so training does not depend on the order Spark's partitions
+    arrive in."""
+    train_rows = sequences.select(sq.ITEMS, sq.WEIGHT).toArrow()
+    valid_rows = validation.select(sq.ITEMS, sq.TARGET).toArrow()
+    seqs = right_aligned(train_rows.column(sq.ITEMS), max_len + 1)
+    order = _row_order(seqs)
+    weights = train_rows.column(sq.WEIGHT).to_numpy().astype(np.float64)[order]
     valid = np.column_stack(
         [right_aligned(valid_rows.column(sq.ITEMS), max_len), valid_rows.column(sq.TARGET).to_numpy()]
     ).astype(np.int64)
-    valid = _sorted_rows(valid)
-    return TrainingData(sequences=seqs, valid_inputs=valid[:, :-1], valid_targets=valid[:, -1].copy(), items=items)
+    valid = valid[_row_order(valid)]
+    return TrainingData(
+        sequences=seqs[order], valid_inputs=valid[:, :-1], valid_targets=valid[:, -1].copy(), items=items,
+        weights=None if bool((weights == 1.0).all()) else weights,
+    )  # fmt: skip
 
 
-def _sorted_rows(matrix: np.ndarray) -> np.ndarray:
-    return matrix[np.lexsort(matrix.T[::-1])] if len(matrix) else matrix
+def _row_order(matrix: np.ndarray) -> np.ndarray:
+    """The permutation that sorts ``matrix``'s rows lexicographically."""
+    order: np.ndarray = np.lexsort(matrix.T[::-1]) if len(matrix) else np.arange(0)
+    return order
 
 
 def view_maker(real: DataFrame, index: DataFrame, conf: SasrecConfig, *, items: int, seed: int) -> ViewMaker:
@@ -84,20 +93,28 @@ def view_maker(real: DataFrame, index: DataFrame, conf: SasrecConfig, *, items: 
 
 
 def fit(
-    real: DataFrame, extra: Mapping[str, DataFrame], conf: SasrecConfig, *, seed: int, contrastive: bool = False
+    real: DataFrame,
+    extra: Mapping[str, DataFrame],
+    conf: SasrecConfig,
+    *,
+    seed: int,
+    weights: Mapping[str, float],
+    contrastive: bool = False,
 ) -> tuple[TrainedSasrec, tuple[str, ...], DataFrame]:
-    """Train on real (+ ``extra``) events, with CL4SRec's loss when ``contrastive``: the trained model, the
-    item index, the users' histories."""
+    """Train on real (+ ``extra``, its sequences weighted by ``weights[kind]``) events, with CL4SRec's loss
+    when ``contrastive``: the trained model, the item index, the users' histories."""
     index = contiguous_index(real, "item_id", name=sq.ITEM_IX, start=1).persist()
     item_ids = tuple(r["item_id"] for r in index.orderBy(sq.ITEM_IX).collect())  # the catalogue, bounded
     history = sq.histories(real, index, conf).persist()
     views = view_maker(real, index, conf, items=len(item_ids), seed=seed) if contrastive else None
+    validation = sq.validation_slice(history, conf, seed=seed).persist()
     data = training_data(
-        sq.training_sequences(history, extra, index, conf),
-        sq.validation_slice(history, conf, seed=seed),
+        sq.training_sequences(history, validation, extra, index, conf, weights=weights),
+        validation,
         items=len(item_ids),
         max_len=conf.max_len,
     )
+    validation.unpersist()
     log.info(
         "sasrec: %d training sequences, %d validation users, %d items", len(data.sequences), len(data.valid_targets),
         len(item_ids),
@@ -155,30 +172,3 @@ def save(spark: SparkSession, root: str, artifact: SasrecArtifact) -> str:
     for name, data in artifact.files().items():
         storage.write_bytes(spark, storage.join(where, name), data)
     return where
-
-
-def recommend(
-    spark: SparkSession,
-    real: DataFrame,
-    extra: Mapping[str, DataFrame],
-    users: DataFrame,
-    conf: SasrecConfig,
-    *,
-    k: int,
-    seed: int,
-    root: str,
-    version: str,
-    info: Mapping[str, object],
-    contrastive: bool = False,
-) -> DataFrame:
-    """Train, save and score: ``(user_id, items)`` of the asked ``users``, seen items left out."""
-    trained, item_ids, history = fit(real, extra, conf, seed=seed, contrastive=contrastive)
-    artifact = SasrecArtifact.pack(
-        trained.state, version=version, architecture=trained.architecture, item_ids=item_ids,
-        info={"training": trained.summary(), **info},
-    )  # fmt: skip
-    where = save(spark, root, artifact)
-    log.info(
-        "sasrec %s: best epoch %d (NDCG@10 %.4f), saved to %s", version, trained.best_epoch, trained.best_ndcg, where
-    )
-    return score(spark, artifact, sq.scoring_inputs(history, users, conf), k=k, batch=conf.score_batch)

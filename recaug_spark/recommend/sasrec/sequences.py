@@ -5,12 +5,18 @@
   items (a mask token) are dropped.
 * A sequence is one key's events in (ts, event_id) order, as item indices, with an item that repeats
   the one before it dropped (``collapse_repeats``: a view then a cart of one item is one step).
-* Real users: the training sequence is the history without its last item (that item is the user's
-  validation target), cut to its last ``max_len + 1`` items; the scoring input is the whole history's
-  last ``max_len`` items, and every item of the history is left out of the user's list.
+* Validation: at most ``validation_users`` users (a keyed hash sample of those whose last item is new
+  to them) hold back their last training item as the validation target; only they train without it.
+* Every window of a sequence is trained: a sequence of n items gives the windows of ``max_len + 1``
+  items ending at item n, n - max_len, n - 2 max_len, ..., so every item from the second on is the
+  target of exactly one window (the first window of a short sequence is the whole sequence).
+* Real users train on their history (less the validation target); the scoring input is the whole
+  history's last ``max_len`` items, and every item of the history is left out of the user's list.
 * Direct augmentation: every copy of gold/augmented_events (user, ``aug_ops``, ``aug_copy``) and every
-  user's synthetic events are one more training sequence; augmented rows derived from a user's last
-  training event (the validation target) are left out, so validation never sees its answer.
+  user's synthetic events are more training sequences, weighted by ``augmented_weight`` /
+  ``synthetic_weight``; equal windows are one row with their weights summed. For a validation user,
+  augmented rows derived from the held-back event or carrying the validation item are left out, so
+  validation never sees its answer.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ ITEM_IX = "item_ix"
 ITEMS = "items"  # array<int>, oldest first
 SEEN = "seen"  # array<int>: every item of a user's history
 TARGET = "target"
+WEIGHT = "weight"
 LAST_EVENT = "last_event_id"
 
 
@@ -59,41 +66,77 @@ def histories(real: DataFrame, index: DataFrame, conf: SasrecConfig) -> DataFram
     return ordered_items(real, index, ["user_id"], collapse=conf.collapse_repeats)
 
 
-def training_sequences(
-    history: DataFrame, extra: Mapping[str, DataFrame], index: DataFrame, conf: SasrecConfig
-) -> DataFrame:
-    """``(items)``: the training sequences of a variant, each at least two items, at most max_len + 1.
+def windows(items: Column, max_len: int) -> Column:
+    """The windows of ``max_len + 1`` items ending at the last item, ``max_len`` items before it, and so
+    on while a window holds a target (arrays of at least two items; one window when short)."""
+    n = F.size(items)
+    last = F.floor((n - 2) / max_len).cast("int")
+    return F.transform(
+        F.sequence(F.lit(0), last),
+        lambda j: F.slice(
+            items, F.greatest(F.lit(1), n - j * max_len - max_len), F.least(F.lit(max_len + 1), n - j * max_len)
+        ),
+    )
 
-    ``extra`` holds the variant's other rows by kind: ``augmented`` (gold/augmented_events rows) and
-    ``synthetic`` (gold/synthetic_events rows).
+
+def _windowed(frame: DataFrame, max_len: int, weight: float) -> DataFrame:
+    """``(items, weight)``: every window of the ``items`` of each row with at least two items."""
+    rows = frame.where(F.size(ITEMS) >= 2)
+    return rows.select(F.explode(windows(F.col(ITEMS), max_len)).alias(ITEMS), F.lit(float(weight)).alias(WEIGHT))
+
+
+def training_sequences(
+    history: DataFrame,
+    validation: DataFrame,
+    extra: Mapping[str, DataFrame],
+    index: DataFrame,
+    conf: SasrecConfig,
+    *,
+    weights: Mapping[str, float],
+) -> DataFrame:
+    """``(items, weight)``: the distinct training windows of a variant, each of two to ``max_len + 1``
+    items, weighted by the rows they stand for: a real window 1, an augmented or synthetic one
+    ``weights[kind]``, summed over equal windows (a copy that repeats a sequence adds weight, not a row).
+
+    ``validation`` is :func:`validation_slice`'s; ``extra`` holds the variant's other rows by kind:
+    ``augmented`` (gold/augmented_events rows) and ``synthetic`` (gold/synthetic_events rows).
     """
-    width = conf.max_len + 1
-    parts = [history.select(tail(drop_last(F.col(ITEMS)), width).alias(ITEMS))]
+    held = validation.select("user_id", TARGET, LAST_EVENT, F.lit(True).alias("_held"))
+    real = history.join(held.select("user_id", "_held"), "user_id", "left").select(
+        F.when(F.col("_held"), drop_last(F.col(ITEMS))).otherwise(F.col(ITEMS)).alias(ITEMS)
+    )
+    parts = [_windowed(real, conf.max_len, 1.0)]
     if "augmented" in extra:
-        held_out = history.select("user_id", F.col(LAST_EVENT).alias("source_event_id"))
-        copies = extra["augmented"].join(held_out, ["user_id", "source_event_id"], "left_anti")
+        copies = extra["augmented"].join(
+            held.select("user_id", F.col(LAST_EVENT).alias("source_event_id")),
+            ["user_id", "source_event_id"],
+            "left_anti",
+        )
+        answers = held.join(index, held[TARGET] == index[ITEM_IX]).select("user_id", "item_id")
+        copies = copies.join(answers, ["user_id", "item_id"], "left_anti")
         keyed = ordered_items(copies, index, ["user_id", "aug_ops", "aug_copy"], collapse=conf.collapse_repeats)
-        parts.append(keyed.select(tail(F.col(ITEMS), width).alias(ITEMS)))
+        parts.append(_windowed(keyed, conf.max_len, weights["augmented"]))
     if "synthetic" in extra:
         keyed = ordered_items(extra["synthetic"], index, ["user_id"], collapse=conf.collapse_repeats)
-        parts.append(keyed.select(tail(F.col(ITEMS), width).alias(ITEMS)))
+        parts.append(_windowed(keyed, conf.max_len, weights["synthetic"]))
     union = parts[0]
     for part in parts[1:]:
         union = union.unionByName(part)
-    return union.where(F.size(ITEMS) >= 2)
+    return union.groupBy(ITEMS).agg(F.sum(WEIGHT).alias(WEIGHT)).where(F.col(WEIGHT) > 0)
 
 
 def validation_slice(history: DataFrame, conf: SasrecConfig, *, seed: int) -> DataFrame:
-    """``(items, target)`` of at most ``validation_users`` users (a keyed hash sample): the history
-    without its last item, and that item; users whose last item also appears earlier are left out
-    (seen items are never relevant)."""
+    """``(user_id, items, target, last_event_id)`` of at most ``validation_users`` users (a keyed hash
+    sample): the history's last ``max_len`` items before its last, and that item; users whose last item
+    also appears earlier are left out (seen items are never relevant)."""
     before = drop_last(F.col(ITEMS))
     candidates = history.where(F.size(ITEMS) >= 2).select(
-        "user_id", tail(before, conf.max_len).alias(ITEMS), F.element_at(ITEMS, -1).alias(TARGET), before.alias("_b")
-    )
+        "user_id", tail(before, conf.max_len).alias(ITEMS), F.element_at(ITEMS, -1).alias(TARGET), LAST_EVENT,
+        before.alias("_b"),
+    )  # fmt: skip
     fresh = candidates.where(~F.array_contains("_b", F.col(TARGET)))
     chosen = fresh.orderBy(F.xxhash64(F.lit(seed), "user_id"), "user_id").limit(conf.validation_users)
-    return chosen.select(ITEMS, TARGET)
+    return chosen.select("user_id", ITEMS, TARGET, LAST_EVENT)
 
 
 def scoring_inputs(history: DataFrame, users: DataFrame, conf: SasrecConfig) -> DataFrame:

@@ -1,17 +1,26 @@
-"""SASRec training: next-item cross-entropy at every position, early stopping on a validation slice.
+"""SASRec training: next-item cross-entropy at every position, a budget of optimizer steps, early
+stopping on a validation slice.
 
-Loss: full softmax over the catalogue while it has at most ``full_softmax_max_items`` items; above
-that, sampled softmax with ``negatives`` uniform negatives shared by the batch and the logQ
-correction (gSASRec-style): each negative's logit is shifted by ``-log(K q) = log(N / K)`` so that
-``exp(pos) + sum exp(neg + log(N / K))`` is an unbiased estimate of the full partition function; a
-negative equal to the target (an accidental hit) is masked out.
+Batches are bucketed by length: each pass over the sequences is a random order, stably sorted by
+length and cut into batches of about ``batch_size`` x the mean number of targets per sequence targets,
+in shuffled batch order. A batch then holds sequences of (nearly) one length: no work on padding
+beyond the bucket, and every step sees about the same number of targets, so each target weighs the
+same in the loss whatever the length of its sequence.
 
-Validation (early stopping, ``patience``, budget ``epochs``): NDCG@10 of each validation user's last
-training item, ranked over the full catalogue with the items of the input left out and ties broken by
-item index (the item id order's proxy is not needed: a tie with the target counts against it only for
-smaller indices). The weights of the best epoch are kept. The test period is never seen here.
+Loss: ``sampled_softmax`` (the default), cross-entropy of the target against ``negatives`` items shared
+by the batch, drawn uniformly or, for a ``popularity_negatives`` share, by training popularity, with
+the logQ correction: each negative's logit is shifted by ``-log(K q)`` (q its sampling probability)
+so that ``exp(pos) + sum exp(neg - log(K q))`` is an unbiased estimate of the full partition function;
+a negative equal to the target (an accidental hit) is masked out. ``full_softmax``: against every item.
 
-Seeded: the initial weights, the shuffling, the dropout masks and the negatives all derive from
+Validation every ``eval_every`` steps: each validation user's last training item ranked over the full
+catalogue with the items of the input left out, ties broken by item index against the target. Model
+selection reads the MRR (the mean of 1 / rank: every rank counts, so it cannot freeze on zeros the way
+NDCG@10 of a few thousand users does); NDCG@10 and HR@10 are logged beside it. Training stops after
+``steps`` or, once ``min_steps`` are done, after ``patience`` validations without a better MRR; the
+best validation's weights are kept. The test period is never seen here.
+
+Seeded: the initial weights, the batches, the dropout masks and the negatives all derive from
 ``seed``, so the same data and config give the same weights on the same device and thread count.
 Pure torch/numpy: no Spark.
 """
@@ -20,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -30,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from recaug_spark.config import SasrecConfig
-from recaug_spark.distributed import agree, all_reduce_grads, pick_device
+from recaug_spark.distributed import agree, all_reduce_grads, available_cores, pick_device
 from recaug_spark.recommend.sasrec.model import PAD, Architecture, SASRec
 from recaug_spark.recommend.sasrec.views import ViewMaker
 
@@ -44,65 +52,115 @@ class TrainingData:
     """The tensors training reads, built in Spark (recommend/sasrec/sequences.py).
 
     ``sequences``: (n, max_len + 1) int64, right-aligned item indices (0 = padding): position t's
-    input is column t, its target column t + 1. ``valid_inputs`` (m, max_len) and ``valid_targets``
-    (m,): each validation user's history without its last training item, and that item.
+    input is column t, its target column t + 1. ``weights`` (n,): each sequence's weight in the loss
+    (None: all 1), the sum over the equal sequences it stands for (a real window counts 1, an augmented
+    or synthetic one ``augmented_weight`` / ``synthetic_weight``). ``valid_inputs`` (m, max_len) and
+    ``valid_targets`` (m,): each validation user's history without its last training item, and that item.
     """
 
     sequences: np.ndarray
     valid_inputs: np.ndarray
     valid_targets: np.ndarray
     items: int
+    weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.sequences.ndim != 2 or self.valid_inputs.ndim != 2:
             raise ValueError("sequences and valid_inputs must be 2-d index matrices")
         if len(self.valid_inputs) != len(self.valid_targets):
             raise ValueError(f"{len(self.valid_inputs)} validation inputs but {len(self.valid_targets)} targets")
+        if self.weights is not None and self.weights.shape != (len(self.sequences),):
+            raise ValueError(f"{self.weights.shape} weights for {len(self.sequences)} sequences")
+
+    @property
+    def targets(self) -> np.ndarray:
+        """Targets per training sequence: its items less one (the first item is only an input)."""
+        counts: np.ndarray = np.maximum((self.sequences != PAD).sum(axis=1) - 1, 0)
+        return counts
+
+    def popularity(self) -> np.ndarray:
+        """(items,) how often each item is a training target, by weight (index i + 1 at position i)."""
+        inputs = self.sequences[:, :-1] != PAD
+        targets = self.sequences[:, 1:][inputs]
+        weights = None if self.weights is None else np.broadcast_to(self.weights[:, None], inputs.shape)[inputs]
+        counts: np.ndarray = np.bincount(targets, weights=weights, minlength=self.items + 1)[1:]
+        return counts
 
 
 @dataclass(frozen=True)
-class EpochStats:
-    """Progress of one epoch (one log line)."""
+class Validation:
+    """One validation (one log line): the step, the mean training loss since the previous validation,
+    the validation measures and the seconds since training began."""
 
-    epoch: int
+    step: int
     loss: float
+    mrr: float
     ndcg_at_10: float
+    hr_at_10: float
     seconds: float
-    sequences_per_second: float
 
 
 @dataclass
 class TrainedSasrec:
-    """The best epoch's weights (CPU tensors) and how training got there."""
+    """The best validation's weights (CPU tensors) and how training got there."""
 
     state: dict[str, torch.Tensor]
     architecture: Architecture
-    history: list[EpochStats] = field(default_factory=list)
-    best_epoch: int = 0
-    best_ndcg: float = 0.0
+    history: list[Validation] = field(default_factory=list)
+    best: Validation | None = None
+    steps_run: int = 0
     stopped_early: bool = False
     device: str = "cpu"
-    loss: str = "full_softmax"
+    threads: int = 1
+    loss: str = "sampled_softmax"
     seconds: float = 0.0
+
+    @property
+    def best_step(self) -> int:
+        return self.best.step if self.best else 0
+
+    @property
+    def best_mrr(self) -> float:
+        return self.best.mrr if self.best else 0.0
+
+    @property
+    def best_ndcg(self) -> float:
+        return self.best.ndcg_at_10 if self.best else 0.0
 
     def summary(self) -> dict[str, object]:
         """JSON-able training metadata (for the artifact and the report)."""
         return {
-            "epochs_run": len(self.history), "best_epoch": self.best_epoch, "best_ndcg_at_10": self.best_ndcg,
-            "stopped_early": self.stopped_early, "device": self.device, "loss": self.loss,
-            "seconds": round(self.seconds, 3), "history": [asdict(h) for h in self.history],
+            "steps_run": self.steps_run, "best_step": self.best_step, "best_mrr": self.best_mrr,
+            "best_ndcg_at_10": self.best_ndcg, "stopped_early": self.stopped_early, "device": self.device,
+            "threads": self.threads, "loss": self.loss, "seconds": round(self.seconds, 3),
+            "history": [asdict(h) for h in self.history],
         }  # fmt: skip
 
 
-def full_softmax_loss(model: SASRec, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def weighted_mean(losses: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """The mean of ``losses``, each counted ``weights`` times (None: once)."""
+    return losses.mean() if weights is None else (losses * weights).sum() / weights.sum()
+
+
+def full_softmax_loss(
+    model: SASRec, hidden: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean cross-entropy of the target index (1-based) against every catalogue item."""
-    return F.cross_entropy(model.logits(hidden), targets - 1)
+    return weighted_mean(F.cross_entropy(model.logits(hidden), targets - 1, reduction="none"), weights)
 
 
 def sampled_softmax_loss(
-    model: SASRec, hidden: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor
+    model: SASRec,
+    hidden: torch.Tensor,
+    targets: torch.Tensor,
+    negatives: torch.Tensor,
+    log_kq: torch.Tensor | None = None,
+    *,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Mean sampled-softmax cross-entropy with uniform ``negatives`` (K indices, 1-based) and logQ.
+    """Mean sampled-softmax cross-entropy with ``negatives`` (K indices, 1-based) shared by the rows and
+    the logQ correction ``log_kq`` = log(K q) of each negative (None: uniform, q = 1 / N); each row
+    counted ``weights`` times (None: once).
 
     Example:
         >>> torch.manual_seed(0) and None
@@ -114,10 +172,12 @@ def sampled_softmax_loss(
     """
     table = model.items.weight
     positive = (hidden * table[targets]).sum(-1, keepdim=True)
-    shift = math.log(model.arch.items / len(negatives))  # -log(K q), q = 1 / N
-    sampled = hidden @ table[negatives].T + shift
+    if log_kq is None:
+        log_kq = torch.full((len(negatives),), math.log(len(negatives) / model.arch.items), device=hidden.device)
+    sampled = hidden @ table[negatives].T - log_kq[None, :]
     sampled = sampled.masked_fill(negatives[None, :] == targets[:, None], float("-inf"))
-    return (torch.logsumexp(torch.cat([positive, sampled], dim=1), dim=1) - positive[:, 0]).mean()
+    losses = torch.logsumexp(torch.cat([positive, sampled], dim=1), dim=1) - positive[:, 0]
+    return weighted_mean(losses, weights)
 
 
 def info_nce(first: torch.Tensor, second: torch.Tensor, *, tau: float) -> torch.Tensor:
@@ -136,25 +196,58 @@ def info_nce(first: torch.Tensor, second: torch.Tensor, *, tau: float) -> torch.
     return F.cross_entropy(similarity, partner)
 
 
-def batches(n: int, size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """A shuffled pass over ``range(n)`` in batches of ``size`` (the last one smaller)."""
-    order = torch.randperm(n, generator=generator)
-    for start in range(0, n, size):
-        yield order[start : start + size]
+def bucketed_batches(targets: np.ndarray, size: int, generator: torch.Generator) -> Iterator[tuple[int, torch.Tensor]]:
+    """Endless ``(pass, rows)``: each pass a random order of the sequences, stably sorted by their number
+    of ``targets`` and cut into batches of about ``size`` x mean(targets) targets, in shuffled order.
+
+    Example:
+        >>> targets, g = np.array([1, 5, 1, 5, 1, 5]), torch.Generator().manual_seed(0)
+        >>> one_pass = [rows for _, (_, rows) in zip(range(3), bucketed_batches(targets, 2, g))]
+        >>> sorted(sorted(targets[r.numpy()].tolist()) for r in one_pass)  # runs of the length order, ~6 targets
+        [[1, 1, 1, 5], [5], [5]]
+    """
+    counts = torch.from_numpy(np.asarray(targets, dtype=np.int64))
+    budget = max(1.0, size * float(counts.double().mean())) if len(counts) else 1.0
+    passes = 0
+    while True:
+        passes += 1
+        order = torch.randperm(len(counts), generator=generator)
+        order = order[torch.sort(counts[order], stable=True).indices]
+        before = torch.cumsum(counts[order], 0) - counts[order]  # targets ahead of each row in this pass
+        chunk = torch.div(before.double(), budget, rounding_mode="floor").long()
+        bounds = torch.unique_consecutive(chunk, return_counts=True)[1].tolist()
+        batches = torch.split(order, bounds)
+        for i in torch.randperm(len(batches), generator=generator).tolist():
+            yield passes, batches[i]
 
 
-def step_loss(model: SASRec, seqs: torch.Tensor, *, negatives: torch.Tensor | None) -> torch.Tensor:
-    """The loss of one batch of (B, max_len + 1) sequences: every position with an item and a next item."""
-    used = int((seqs != PAD).any(0).nonzero()[0, 0]) if bool((seqs != PAD).any()) else seqs.shape[1] - 1
-    seqs = seqs[:, min(used, seqs.shape[1] - 2) :]  # right-aligned: drop the leading all-padding columns
+def trimmed(seqs: torch.Tensor, keep: int = 1) -> torch.Tensor:
+    """Right-aligned rows without their leading all-padding columns (at least ``keep`` columns left)."""
+    used = (seqs != PAD).any(0).nonzero()
+    first = int(used[0, 0]) if len(used) else seqs.shape[1] - keep
+    return seqs[:, min(first, seqs.shape[1] - keep) :]
+
+
+def step_loss(
+    model: SASRec,
+    seqs: torch.Tensor,
+    *,
+    negatives: torch.Tensor | None,
+    log_kq: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The mean loss of one batch of (B, max_len + 1) sequences over every position with an item and a
+    next item, each sequence's targets counted ``weights`` (B,) times (None: once)."""
+    seqs = trimmed(seqs, keep=2)
     inputs, targets = seqs[:, :-1], seqs[:, 1:]
     valid = (inputs != PAD) & (targets != PAD)
     if not bool(valid.any()):  # nothing to predict (an empty share of a batch): a zero loss, zero gradients
         return model.items.weight.sum() * 0.0
     hidden = model(inputs)[valid]
+    per_target = None if weights is None else weights[:, None].expand_as(valid)[valid]
     if negatives is None:
-        return full_softmax_loss(model, hidden, targets[valid])
-    return sampled_softmax_loss(model, hidden, targets[valid], negatives)
+        return full_softmax_loss(model, hidden, targets[valid], per_target)
+    return sampled_softmax_loss(model, hidden, targets[valid], negatives, log_kq, weights=per_target)
 
 
 def mask_items(scores: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
@@ -169,20 +262,64 @@ def mask_items(scores: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def validation_ndcg(model: SASRec, inputs: torch.Tensor, targets: torch.Tensor, *, chunk: int = 1024) -> float:
-    """Mean NDCG@10 of ``targets`` (one relevant item each) over the catalogue, input items left out."""
-    if len(targets) == 0:
-        return 0.0
+def validation_ranks(model: SASRec, inputs: torch.Tensor, targets: torch.Tensor, *, chunk: int = 1024) -> torch.Tensor:
+    """The 0-based rank of each target (one relevant item a row) over the catalogue, the input's items
+    left out, ties counted against the target only for smaller item indices. Rows are taken in order of
+    length, each chunk cut to its longest row."""
     model.eval()
-    total = 0.0
+    ranks = torch.zeros(len(targets), dtype=torch.long, device=targets.device)
+    order = torch.argsort((inputs != PAD).sum(1), stable=True)
     for start in range(0, len(targets), chunk):
-        seqs, target = inputs[start : start + chunk], targets[start : start + chunk]
+        rows = order[start : start + chunk]
+        seqs, target = trimmed(inputs[rows]), targets[rows]
         scores = mask_items(model.logits(model.last_hidden(seqs)), seqs)
         own = scores.gather(1, (target - 1)[:, None])
         index = torch.arange(scores.shape[1], device=scores.device)[None, :]
-        rank = ((scores > own) | ((scores == own) & (index < (target - 1)[:, None]))).sum(1)
-        total += torch.where(rank < VALIDATION_K, 1.0 / torch.log2(rank.double() + 2), 0.0).sum().item()
-    return total / len(targets)
+        ranks[rows] = ((scores > own) | ((scores == own) & (index < (target - 1)[:, None]))).sum(1)
+    return ranks
+
+
+def measures(ranks: torch.Tensor) -> tuple[float, float, float]:
+    """(MRR, NDCG@10, HR@10) of 0-based ranks of one relevant item each (zeros for no rows).
+
+    Example:
+        >>> [round(m, 4) for m in measures(torch.tensor([0, 1, 10]))]
+        [0.5303, 0.5436, 0.6667]
+    """
+    if len(ranks) == 0:
+        return 0.0, 0.0, 0.0
+    r = ranks.double()
+    hit = r < VALIDATION_K
+    mrr = (1.0 / (r + 1)).mean().item()
+    ndcg = torch.where(hit, 1.0 / torch.log2(r + 2), 0.0).mean().item()
+    return mrr, ndcg, hit.double().mean().item()
+
+
+def validation_ndcg(model: SASRec, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Mean NDCG@10 of ``targets`` over the catalogue, input items left out."""
+    return measures(validation_ranks(model, inputs, targets))[1]
+
+
+class Negatives:
+    """The shared negatives of one step and their logQ correction, from the training generator."""
+
+    def __init__(self, data: TrainingData, conf: SasrecConfig, device: torch.device) -> None:
+        self.k, self.n, self.device = conf.negatives, data.items, device
+        self.popular = round(conf.negatives * conf.popularity_negatives) if conf.popularity_negatives > 0 else 0
+        counts = torch.from_numpy(data.popularity()).double()
+        share = conf.popularity_negatives if self.popular else 0.0
+        self.probabilities = counts / counts.sum() if counts.sum() > 0 else torch.full((self.n,), 1.0 / self.n)
+        q = (1 - share) / self.n + share * self.probabilities  # the mixture each draw follows, in expectation
+        self.log_kq = torch.log(self.k * q).float().to(device)
+
+    def draw(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(negatives (K,) 1-based indices, log(K q) of each)."""
+        uniform = torch.randint(1, self.n + 1, (self.k - self.popular,), generator=generator)
+        if self.popular:
+            drawn = torch.multinomial(self.probabilities, self.popular, replacement=True, generator=generator) + 1
+            uniform = torch.cat([uniform, drawn])
+        negatives = uniform.to(self.device)
+        return negatives, self.log_kq[negatives - 1]
 
 
 def train(
@@ -193,21 +330,21 @@ def train(
     views: ViewMaker | None = None,
     rank: int = 0,
     world: int = 1,
-    on_epoch: Callable[[EpochStats], None] | None = None,
+    on_validation: Callable[[Validation], None] | None = None,
 ) -> TrainedSasrec:
-    """Train SASRec on ``data`` with ``conf``; the weights of the epoch with the best validation NDCG@10.
+    """Train SASRec on ``data`` with ``conf``; the weights of the validation with the best MRR.
 
     With ``views`` (the variant ``real+contrastive``), each batch adds ``contrastive.lambda`` x the
-    InfoNCE loss of two views of its sequences (recommend/sasrec/views.py). With ``world > 1`` (one
-    process per rank, recaug_spark/distributed.py) every rank shuffles alike and takes its share of each
-    batch, gradients are averaged before each step, and rank 0 validates and decides for all.
-    Torch threads: ``conf.threads``, or every core of the machine (set explicitly, restored after).
+    InfoNCE loss of two views of its sequences' inputs (recommend/sasrec/views.py). With ``world > 1``
+    (one process per rank, recaug_spark/distributed.py) every rank draws the same batches and takes its
+    share of each, gradients are averaged before each step, and rank 0 validates and decides for all.
+    Torch threads: ``conf.threads``, or the cores this process may run on (set, restored after).
     """
     started = time.perf_counter()
     device = pick_device(conf.device, key="evaluate.sasrec.device")
     threads = torch.get_num_threads()
     if world == 1:
-        torch.set_num_threads(conf.threads or os.cpu_count() or 1)
+        torch.set_num_threads(conf.threads or available_cores())
     try:
         arch = Architecture(
             items=data.items, max_len=conf.max_len, hidden=conf.hidden, inner=conf.inner, layers=conf.layers,
@@ -218,52 +355,57 @@ def train(
         if world > 1:
             torch.manual_seed(seed * 7919 + rank)  # each rank its own dropout masks
         optimizer = torch.optim.Adam(model.parameters(), lr=conf.lr, weight_decay=conf.weight_decay)
-        generator = torch.Generator().manual_seed(seed)  # shuffling and negatives, on the CPU
-        sampled = data.items > conf.full_softmax_max_items
+        generator = torch.Generator().manual_seed(seed)  # batches and negatives, on the CPU
+        negatives = Negatives(data, conf, device) if conf.loss == "sampled_softmax" else None
         sequences = torch.from_numpy(data.sequences).to(device)
+        weights = None if data.weights is None else torch.from_numpy(data.weights).float().to(device)
         valid_inputs = torch.from_numpy(data.valid_inputs).to(device)
         valid_targets = torch.from_numpy(data.valid_targets).to(device)
         result = TrainedSasrec(
-            state={}, architecture=arch, device=str(device), loss="sampled_softmax" if sampled else "full_softmax"
+            state={}, architecture=arch, device=str(device), threads=torch.get_num_threads(), loss=conf.loss
         )
-        best, since_best = -1.0, 0
-        for epoch in range(1, conf.epochs + 1):
-            tick = time.perf_counter()
+        batches = bucketed_batches(data.targets, conf.batch_size, generator)
+        best, since_best, total, counted = -1.0, 0, 0.0, 0
+        model.train()
+        for step in range(1, conf.steps + 1):
+            passes, batch = next(batches)
+            drawn, log_kq = negatives.draw(generator) if negatives is not None else (None, None)
+            rows = batch[rank::world].to(device)
+            mine = None if weights is None else weights[rows]
+            loss = step_loss(model, sequences[rows], negatives=drawn, log_kq=log_kq, weights=mine)
+            if views is not None and len(rows):
+                keys = rows.cpu().numpy()
+                inputs = data.sequences[keys][:, :-1]  # the last column is only ever a target
+                pair = views.views(inputs, keys, epoch=passes, width=conf.max_len)
+                first, second = (model.last_hidden(torch.from_numpy(v).to(device)) for v in pair)
+                loss = loss + conf.contrastive.weight * info_nce(first, second, tau=conf.contrastive.tau)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            all_reduce_grads(model, world)
+            optimizer.step()
+            total, counted = total + loss.item(), counted + 1
+            if step % conf.eval_every and step != conf.steps:
+                continue
+            mrr, ndcg, hr = measures(validation_ranks(model, valid_inputs, valid_targets)) if rank == 0 else (0, 0, 0)
             model.train()
-            total, steps = 0.0, 0
-            for batch in batches(len(sequences), conf.batch_size, generator):
-                negatives = None
-                if sampled:
-                    negatives = torch.randint(1, data.items + 1, (conf.negatives,), generator=generator).to(device)
-                rows = batch[rank::world]
-                loss = step_loss(model, sequences[rows.to(device)], negatives=negatives)
-                if views is not None and len(rows):
-                    pair = views.views(data.sequences[rows.numpy()], rows.numpy(), epoch=epoch, width=conf.max_len)
-                    first, second = (model.last_hidden(torch.from_numpy(v).to(device)) for v in pair)
-                    loss = loss + conf.contrastive.weight * info_nce(first, second, tau=conf.contrastive.tau)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                all_reduce_grads(model, world)
-                optimizer.step()
-                total, steps = total + loss.item(), steps + 1
-            ndcg = validation_ndcg(model, valid_inputs, valid_targets) if rank == 0 else 0.0
-            seconds = time.perf_counter() - tick
-            stats = EpochStats(epoch, total / max(steps, 1), ndcg, seconds, len(sequences) / max(seconds, 1e-9))
+            stats = Validation(step, total / max(counted, 1), mrr, ndcg, hr, time.perf_counter() - started)
+            total, counted = 0.0, 0
             result.history.append(stats)
+            result.steps_run = step
             if rank == 0:
                 log.info(
-                    "sasrec epoch %d/%d: loss %.4f, validation NDCG@10 %.4f, %.1f s, %s x %d",
-                    epoch, conf.epochs, stats.loss, ndcg, seconds, device, world,
+                    "sasrec step %d/%d: loss %.4f, validation MRR %.4f NDCG@10 %.4f HR@10 %.4f, %.1f s, %s x %d",
+                    step, conf.steps, stats.loss, mrr, ndcg, hr, stats.seconds, device, world,
                 )  # fmt: skip
-            if on_epoch is not None:
-                on_epoch(stats)
-            if agree(ndcg > best, world, device):
-                best, since_best = ndcg, 0
+            if on_validation is not None:
+                on_validation(stats)
+            if agree(mrr > best, world, device):
+                best, since_best = mrr, 0
                 result.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                result.best_epoch, result.best_ndcg = epoch, ndcg
+                result.best = stats
             else:
                 since_best += 1
-                if since_best >= conf.patience:
+                if since_best >= conf.patience and step >= conf.min_steps:
                     result.stopped_early = True
                     break
         result.seconds = time.perf_counter() - started

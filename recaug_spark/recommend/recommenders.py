@@ -1,0 +1,114 @@
+"""The packaged recommenders behind the registry (recommend/registry.py), and the popularity fallback
+that makes every model answer every user.
+
+Popularity, item-kNN and ALS score in Spark (recommend/models.py) and their lists are cut by
+recommend/ranking.py; SASRec trains in torch on the driver and ranks on the executors
+(recommend/sasrec/score.py). :func:`answer_everyone` gives each asked user a model left without a list
+(a user without training history, for SASRec or ALS; a user whose items have no neighbours, for
+item-kNN) the popularity list of the same training rows, seen items left out, and counts them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from recaug_spark.recommend import models, ranking
+from recaug_spark.recommend.registry import FitContext, Recommender, TrainingSet
+from recaug_spark.recommend.sasrec import score as sasrec
+from recaug_spark.recommend.sasrec import sequences as sq
+from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
+
+log = logging.getLogger(__name__)
+
+
+class _SparkModel:
+    """A model whose scores are a Spark plan over the variant's interactions: ``scores`` says which."""
+
+    def __init__(self, scores: Callable[[TrainingSet, DataFrame, FitContext], DataFrame]) -> None:
+        self._scores = scores
+        self._fitted: tuple[TrainingSet, FitContext] | None = None
+
+    def fit(self, data: TrainingSet, *, context: FitContext) -> None:
+        self._fitted = (data, context)
+
+    def rank(self, users: DataFrame, *, k: int) -> DataFrame:
+        if self._fitted is None:
+            raise RuntimeError("rank() before fit()")
+        data, context = self._fitted
+        return ranking.top_k(self._scores(data, users, context), k=k, seen=data.seen)
+
+
+def popularity() -> Recommender:
+    """The most popular items by total strength, the same for everyone."""
+    return _SparkModel(lambda d, users, c: models.popularity(d.interactions, users, depth=c.depth))
+
+
+def itemknn() -> Recommender:
+    """Item-kNN: cosine similarity of items over their users."""
+    return _SparkModel(lambda d, users, c: models.itemknn(d.interactions, users, c.conf.itemknn))
+
+
+def als() -> Recommender:
+    """Spark ML ALS with implicit feedback."""
+    return _SparkModel(
+        lambda d, users, c: models.als(
+            d.interactions, users, c.conf.als, depth=c.depth, seed=c.seed, storage_level=c.storage_level
+        )
+    )
+
+
+class Sasrec:
+    """SASRec: trained on the driver when fitted, saved to ``models/seqrec/<version>/``, scored on the
+    executors; the variant real+contrastive adds CL4SRec's loss."""
+
+    def __init__(self) -> None:
+        self._fitted: tuple[SasrecArtifact, DataFrame, FitContext] | None = None
+
+    def fit(self, data: TrainingSet, *, context: FitContext) -> None:
+        conf = context.conf.sasrec
+        weights = {"augmented": context.conf.augmented_weight, "synthetic": context.conf.synthetic_weight}
+        trained, item_ids, history = sasrec.fit(
+            data.real, data.extra, conf, seed=context.seed, weights=weights,
+            contrastive=data.variant == "real+contrastive",
+        )  # fmt: skip
+        artifact = SasrecArtifact.pack(
+            trained.state, version=context.version, architecture=trained.architecture, item_ids=item_ids,
+            info={"training": trained.summary(), **context.info},
+        )  # fmt: skip
+        where = sasrec.save(context.spark, context.root, artifact)
+        log.info(
+            "sasrec %s: best step %d of %d (validation MRR %.4f, NDCG@10 %.4f), saved to %s", context.version,
+            trained.best_step, trained.steps_run, trained.best_mrr, trained.best_ndcg, where,
+        )  # fmt: skip
+        self._fitted = (artifact, history, context)
+
+    def rank(self, users: DataFrame, *, k: int) -> DataFrame:
+        if self._fitted is None:
+            raise RuntimeError("rank() before fit()")
+        artifact, history, context = self._fitted
+        conf = context.conf.sasrec
+        inputs = sq.scoring_inputs(history, users, conf)
+        return sasrec.score(context.spark, artifact, inputs, k=k, batch=conf.score_batch)
+
+
+PACKAGED: dict[str, Callable[[], Recommender]] = {
+    "popularity": popularity, "itemknn": itemknn, "als": als, "sasrec": Sasrec,
+}  # fmt: skip
+
+
+def answer_everyone(
+    lists: DataFrame, users: DataFrame, data: TrainingSet, *, k: int, depth: int
+) -> tuple[DataFrame, DataFrame]:
+    """``lists`` with every asked user the model left without a list (or with an empty one) given the
+    popularity list of ``data`` (seen items left out); and those users, ``(user_id)``.
+
+    ``lists`` should be persisted by the caller: it is read for the answered users and for the result.
+    """
+    answered = lists.where(F.size(ranking.ITEMS) > 0)
+    missing = users.select("user_id").join(answered.select("user_id"), "user_id", "left_anti")
+    popular = ranking.top_k(models.popularity(data.interactions, missing, depth=depth), k=k, seen=data.seen)
+    return answered.unionByName(popular), missing
