@@ -11,7 +11,7 @@ item-kNN) the popularity list of the same training rows, seen items left out, an
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -41,6 +41,9 @@ class _SparkModel:
         data, context = self._fitted
         return ranking.top_k(self._scores(data, users, context), k=k, seen=data.seen)
 
+    def trained(self) -> Mapping[str, object]:
+        return {}
+
 
 def popularity() -> Recommender:
     """The most popular items by total strength, the same for everyone."""
@@ -67,6 +70,7 @@ class Sasrec:
 
     def __init__(self) -> None:
         self._fitted: tuple[SasrecArtifact, DataFrame, FitContext] | None = None
+        self._summary: dict[str, object] = {}
 
     def fit(self, data: TrainingSet, *, context: FitContext) -> None:
         conf = context.conf.sasrec
@@ -85,6 +89,7 @@ class Sasrec:
             trained.best_step, trained.steps_run, trained.best_mrr, trained.best_ndcg, where,
         )  # fmt: skip
         self._fitted = (artifact, history, context)
+        self._summary = trained.summary()
 
     def rank(self, users: DataFrame, *, k: int) -> DataFrame:
         if self._fitted is None:
@@ -93,6 +98,9 @@ class Sasrec:
         conf = context.conf.sasrec
         inputs = sq.scoring_inputs(history, users, conf)
         return sasrec.score(context.spark, artifact, inputs, k=k, batch=conf.score_batch)
+
+    def trained(self) -> Mapping[str, object]:
+        return self._summary
 
 
 PACKAGED: dict[str, Callable[[], Recommender]] = {

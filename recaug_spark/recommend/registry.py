@@ -66,6 +66,11 @@ class Recommender(Protocol):
         user the model cannot score may be missing (evaluate gives them the popularity list)."""
         ...
 
+    def trained(self) -> Mapping[str, object]:
+        """What the last fit's training loop did, JSON-able, for the report (SASRec: steps, the selected
+        step, seconds, device, the validation curve); empty for a model without one."""
+        ...
+
 
 @dataclass(frozen=True)
 class ModelSpec:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,7 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
         ablations = ev.ablation_variants(extra["augmented"]) if conf.ablation and "augmented" in extra else {}
         variants += list(ablations)
         fallback: dict[str, int] = {}
+        training: dict[str, Mapping[str, object]] = {}
         for variant in variants:
             parts = ev.variant_inputs(variant, extra, ablations)
             train = ev.variant_interactions(real, parts, conf, weights).persist(level)
@@ -120,6 +122,8 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
                 )  # fmt: skip
                 recommender = spec.build()
                 recommender.fit(data, context=context)
+                if recommender.trained():
+                    training[f"{variant}/{model}"] = recommender.trained()
                 lists = recommender.rank(users, k=max(conf.ks)).persist(level)
                 recs, missing = answer_everyone(lists, users, data, k=max(conf.ks), depth=depth)
                 fallback[f"{variant}/{model}"] = missing.count()
@@ -143,6 +147,7 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
         "ks": list(conf.ks), "inputs": inputs,
         "runs_used": used_runs, "test_users_without_relevant_items": excluded, "catalogue_items": catalogue,
         "users_scored": scored_users, "max_users": conf.max_users, "popularity_fallback_users": fallback,
+        "training": training,
         "exclude_seen": conf.exclude_seen,
         "weights": {"augmented": conf.augmented_weight, "synthetic": conf.synthetic_weight},
         "bootstrap": {"resamples": conf.bootstrap_resamples, "confidence": conf.confidence, "method": "poisson"},

@@ -68,6 +68,10 @@ def write_evaluation_report(
     segments = sorted({r["segment"] for r in headline}, key=["all", "warm", "cold", "short", "cold_items"].index)
     charts = [_chart(directory, segment, [r for r in headline if r["segment"] == segment], k) for segment in segments]
     written += charts
+    training = meta.get("training") or {}
+    if training:
+        charts.append(_curves(directory, training))
+        written.append(charts[-1])
     report = directory / "report.md"
     report.write_text(_markdown(records, meta, k, segments, charts))
     written.append(report)
@@ -104,6 +108,47 @@ def _chart(directory: Path, segment: str, rows: list[dict[str, Any]], k: int) ->
     path = directory / f"ndcg_{segment}.png"
     figure.savefig(path, dpi=100)
     return path
+
+
+def _curves(directory: Path, training: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Each trained model's validation MRR against the optimizer step, its selected step marked."""
+    figure = Figure(figsize=(7, 3.6))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for name, summary in sorted(training.items()):
+        history = summary.get("history") or []
+        steps = [h["step"] for h in history]
+        line = axes.plot(steps, [h["mrr"] for h in history], label=name)[0]
+        chosen = [h for h in history if h["step"] == summary.get("best_step")]
+        if chosen:
+            axes.plot([chosen[0]["step"]], [chosen[0]["mrr"]], "o", color=line.get_color())
+    axes.set_xlabel("optimizer step")
+    axes.set_ylabel("validation MRR")
+    axes.set_title("training curves (dot: the selected step)")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    path = directory / "training_curves.png"
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def _training_lines(training: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One row per trained model: steps, the selected step and its validation measures, time, device."""
+    if not training:
+        return []
+    lines = ["", "## Training (validation on the training period only)", ""]
+    lines += [
+        "| variant/model | steps run | selected step | validation MRR | NDCG@10 | stopped early | seconds | device |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, t in sorted(training.items()):
+        device = f"{t['device']} x {t['threads']} threads" if "device" in t and "threads" in t else t.get("device", "")
+        lines.append(
+            f"| {name} | {t.get('steps_run', '')} | {t.get('best_step', '')} | {_fmt(t.get('best_mrr'))} | "
+            f"{_fmt(t.get('best_ndcg_at_10'))} | {t.get('stopped_early', '')} | {_fmt(t.get('seconds'), 1)} | "
+            f"{device} |"
+        )
+    return lines
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -153,6 +198,7 @@ def _markdown(
             f"| {variant} | {segment} | {model} | {_fmt(base['value'] if base else None)} | {_fmt(r['value'])} | "
             f"{_fmt(r['difference'])} [{_fmt(r['diff_ci_low'])}, {_fmt(r['diff_ci_high'])}] | {lift} | {verdict(r)} |"
         )
+    lines += _training_lines(meta.get("training") or {})
     lines += ["", "## All metrics", ""]
     lines += [
         "| variant | model | segment | metric | k | value | interval | users |",

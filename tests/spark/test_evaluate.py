@@ -261,7 +261,13 @@ def test_evaluate_writes_metrics_that_equal_the_report(evaluated: tuple[Lake, Pa
     assert augmented.difference.notna().all() and ndcg[ndcg.variant == "real"].difference.isna().all()
     md = (report / "report.md").read_text()
     assert "## Verdicts" in md and ("helps" in md or "no significant difference" in md or "hurts" in md)
-    assert sorted(p.name for p in report.glob("ndcg_*.png"))
+    assert sorted(p.name for p in report.glob("ndcg_*.png")) and (report / "training_curves.png").exists()
+    training = data["meta"]["training"]  # one SASRec per variant it trains, its curve and budget
+    assert set(training) == {f"{v}/sasrec" for v in ("real", "real+augmented", "real+contrastive", "real+substitute")}
+    for summary in training.values():
+        assert summary["steps_run"] == 30 and [h["step"] for h in summary["history"]] == [30]
+        assert summary["best_step"] == 30 and summary["device"] == "cpu"
+    assert "## Training (validation on the training period only)" in md and "| real/sasrec | 30 | 30 |" in md
     run = latest(lake).where("run_id = 'ev-1' AND stage = 'evaluate'").first()
     assert run.status == "succeeded" and run.row_counts["rows_written"] == len(table)
     assert data["meta"]["test_users_without_relevant_items"] == run.row_counts["test_users_excluded"]

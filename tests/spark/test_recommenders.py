@@ -46,6 +46,9 @@ class HalfOfTheUsers:
         chosen = users.where(F.xxhash64("user_id") % 2 == 0)
         return chosen.select("user_id", F.array(*[F.lit(i) for i in self.items[:k]]).alias(ranking.ITEMS))
 
+    def trained(self) -> dict[str, object]:
+        return {}
+
 
 class NoUser:
     """A toy model that answers nobody: evaluate must score it exactly as popularity."""
@@ -55,6 +58,9 @@ class NoUser:
 
     def rank(self, users: DataFrame, *, k: int) -> DataFrame:
         return users.select("user_id", F.array().cast("array<string>").alias(ranking.ITEMS)).limit(0)
+
+    def trained(self) -> dict[str, object]:
+        return {"steps_run": 0, "history": []}  # a toy loop of nothing: its row still reaches the report
 
 
 def test_a_registered_toy_model_runs_through_evaluate_and_every_user_is_answered(
@@ -79,6 +85,7 @@ def test_a_registered_toy_model_runs_through_evaluate_and_every_user_is_answered
     fallback = meta["popularity_fallback_users"]
     assert fallback["real/nobody"] == meta["users_scored"] > 0 and fallback["real/popularity"] == 0
     assert 0 < fallback["real/half"] < meta["users_scored"]
+    assert meta["training"] == {"real/nobody": {"steps_run": 0, "history": []}}  # half has no training loop
     ndcg = table[(table.metric == "ndcg") & (table.segment == "all")].set_index("model").value
     assert ndcg["nobody"] == pytest.approx(ndcg["popularity"], abs=1e-12)  # everyone got popularity's list
     users = table[(table.metric == "ndcg") & (table.segment == "all")].set_index("model").n_users
