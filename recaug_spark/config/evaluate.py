@@ -11,14 +11,24 @@ from recaug_spark.augment import ops
 from recaug_spark.config.augment import AugmentOp, CropOp, FromRegistry, MaskOp, ReorderOp, op_union
 from recaug_spark.config.gan import DistributedConfig
 from recaug_spark.config.types import Frozen, PositiveInt
-from recaug_spark.recommend import registry
 
 Variant = Literal["real", "real+augmented", "real+synthetic", "real+both", "real+contrastive"]
 
 
+# The names evaluate.models accepts: the packaged models', and those recommend/recommenders.register adds.
+MODEL_NAMES: set[str] = {"popularity", "itemknn", "als", "sasrec"}
+
+
 def registered_model(name: str) -> str:
-    """A model's name in evaluate.models: one of the registry's (recommend/registry.py), checked on load."""
-    return registry.check_names((name,))[0]
+    """A model's name in evaluate.models: a registered one, checked on load.
+
+    Example:
+        >>> registered_model("sasrec")
+        'sasrec'
+    """
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(MODEL_NAMES)}")
+    return name
 
 
 ModelName = Annotated[str, AfterValidator(registered_model)]
@@ -144,7 +154,7 @@ class EvaluateConfig(Frozen):
     )
     models: tuple[ModelName, ...] = Field(
         ("popularity", "itemknn", "als", "sasrec"),
-        description="The recommenders trained per variant (names of the model registry, recommend/registry.py).",
+        description="The recommenders trained per variant (names of the model registry, recommend/recommenders.py).",
     )
     ks: tuple[PositiveInt, ...] = Field((5, 10, 20), min_length=1, description="Cut-offs K of every metric (>= 1).")
     exclude_seen: bool = Field(True, description="Items a user had in training are neither recommended nor relevant.")

@@ -41,7 +41,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "real+both": ("augmented", "synthetic"),
     "real+contrastive": (),
 }
-# Variants only a sequential model (registry.ModelSpec.sequential) can take: the real events with a
+# Variants only a sequential model (protocol.ModelSpec.sequential) can take: the real events with a
 # training objective of its own.
 SEQUENTIAL_ONLY = frozenset({"real+contrastive"})
 

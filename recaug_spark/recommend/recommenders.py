@@ -1,5 +1,6 @@
-"""The packaged recommenders behind the registry (recommend/registry.py), and the popularity fallback
-that makes every model answer every user.
+"""The model registry: the packaged recommenders (recommend/protocol.py's protocol) by their name in
+``evaluate.models``, ``register`` for a model from outside (a test's toy model, a user's own; the config
+then accepts its name), and the popularity fallback that makes every model answer every user.
 
 Popularity, item-kNN and ALS score in Spark (recommend/models.py) and their lists are cut by
 recommend/ranking.py; SASRec trains in torch on the driver and ranks on the executors
@@ -11,13 +12,16 @@ item-kNN) the popularity list of the same training rows, seen items left out, an
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from types import MappingProxyType
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from recaug_spark.config.evaluate import MODEL_NAMES
 from recaug_spark.recommend import models, ranking
-from recaug_spark.recommend.registry import FitContext, Recommender, TrainingSet
+from recaug_spark.recommend.protocol import FitContext, ModelSpec, Recommender, TrainingSet
 from recaug_spark.recommend.sasrec import score as sasrec
 from recaug_spark.recommend.sasrec import sequences as sq
 from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
@@ -103,9 +107,36 @@ class Sasrec:
         return self._summary
 
 
-PACKAGED: dict[str, Callable[[], Recommender]] = {
-    "popularity": popularity, "itemknn": itemknn, "als": als, "sasrec": Sasrec,
+_MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (ModelSpec("popularity", popularity), ModelSpec("itemknn", itemknn), ModelSpec("als", als),
+                 ModelSpec("sasrec", Sasrec, sequential=True))
 }  # fmt: skip
+MODELS: Mapping[str, ModelSpec] = MappingProxyType(_MODELS)
+if set(_MODELS) != MODEL_NAMES:  # the config's list of packaged names and this registry are one list
+    raise RuntimeError(f"config MODEL_NAMES {sorted(MODEL_NAMES)} != packaged models {sorted(_MODELS)}")
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add a model: from then on the config accepts its name and evaluate trains it."""
+    if spec.name in _MODELS:
+        raise ValueError(f"a model named {spec.name!r} is already registered")
+    _MODELS[spec.name] = spec
+    MODEL_NAMES.add(spec.name)
+    return spec
+
+
+@contextmanager
+def registered(*specs: ModelSpec) -> Iterator[tuple[ModelSpec, ...]]:
+    """Register ``specs`` for the ``with`` block, then remove them (a test's toy model stays its own)."""
+    for spec in specs:
+        register(spec)
+    try:
+        yield specs
+    finally:
+        for spec in specs:
+            _MODELS.pop(spec.name, None)
+            MODEL_NAMES.discard(spec.name)
 
 
 def answer_everyone(

@@ -2,7 +2,7 @@
 
 For every variant of ``evaluate.variants`` (real, real+augmented, real+synthetic, real+both, and the
 sequential models' real+contrastive), plus with ``evaluate.ablation`` one real+<op> per op of the augment
-run, and every model of ``evaluate.models`` (the registry, recommend/registry.py: popularity, item-kNN,
+run, and every model of ``evaluate.models`` (the registry, recommend/recommenders.py: popularity, item-kNN,
 ALS in Spark; SASRec in torch, trained on the driver and scored on the executors), trains on the
 training split (the leakage rule, prep/split.py) and ranks the full catalogue for every test user
 (seen items left out; a user the model leaves without a list gets the popularity list of the same
@@ -31,9 +31,9 @@ from recaug_spark.lake import Lake
 from recaug_spark.prep import split
 from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import evaluate as ev
-from recaug_spark.recommend import ranking, registry
+from recaug_spark.recommend import ranking, recommenders
+from recaug_spark.recommend.protocol import FitContext, TrainingSet
 from recaug_spark.recommend.recommenders import answer_everyone
-from recaug_spark.recommend.registry import FitContext, TrainingSet
 from recaug_spark.schema import AUGMENT_RUN, GENERATE_RUN, GOLD_AUGMENTED, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
 from recaug_spark.session import ml_storage_level, storage_level
 
@@ -110,7 +110,7 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
             train = ev.variant_interactions(real, parts, conf, weights).persist(level)
             data = TrainingSet(variant=variant, real=real, extra=parts, interactions=train, seen=seen)
             for model in conf.models:
-                spec = registry.MODELS[model]
+                spec = recommenders.MODELS[model]
                 if variant in ev.SEQUENTIAL_ONLY and not spec.sequential:
                     continue
                 if variant in ablations and conf.ablation_models is not None and model not in conf.ablation_models:

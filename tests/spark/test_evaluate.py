@@ -20,9 +20,9 @@ from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
 from recaug_spark.recommend import evaluate as ev
 from recaug_spark.recommend import metrics as ref
-from recaug_spark.recommend import ranking, registry
+from recaug_spark.recommend import ranking, recommenders
 from recaug_spark.recommend.bootstrap import paired_bootstrap, poisson_partial_sums
-from recaug_spark.recommend.registry import FitContext, TrainingSet
+from recaug_spark.recommend.protocol import FitContext, TrainingSet
 from recaug_spark.runs import latest
 from recaug_spark.schema import GOLD_AUGMENTED, GOLD_EVAL, SILVER_EVENTS, SILVER_SPLIT
 from recaug_spark.sources.synthetic_shop import ShopSpec, events_of_chunk
@@ -354,7 +354,7 @@ def test_sasrec_beats_als_and_itemknn_on_the_demo_shop(spark: SparkSession, tmp_
     )  # fmt: skip
     lists = {}
     for model in ("als", "itemknn", "sasrec"):
-        recommender = registry.MODELS[model].build()
+        recommender = recommenders.MODELS[model].build()
         recommender.fit(data, context=context)
         lists[model] = recommender.rank(users, k=10)
     per_user = {

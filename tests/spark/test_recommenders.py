@@ -14,9 +14,9 @@ from pyspark.sql import functions as F
 from recaug_spark.errors import ConfigError
 from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
-from recaug_spark.recommend import ranking, registry
+from recaug_spark.recommend import ranking, recommenders
+from recaug_spark.recommend.protocol import FitContext, ModelSpec, TrainingSet
 from recaug_spark.recommend.recommenders import answer_everyone
-from recaug_spark.recommend.registry import FitContext, ModelSpec, TrainingSet
 from recaug_spark.schema import GOLD_EVAL
 from tests.conftest import DEMO_EVENTS, test_config
 
@@ -70,14 +70,14 @@ def test_a_registered_toy_model_runs_through_evaluate_and_every_user_is_answered
     shutil.copytree(demo_split_lake, root)
     with pytest.raises(ConfigError, match="unknown model"):
         test_config("evaluate.models=[popularity, half]", lake=root)
-    with registry.registered(ModelSpec("half", HalfOfTheUsers), ModelSpec("nobody", NoUser)):
+    with recommenders.registered(ModelSpec("half", HalfOfTheUsers), ModelSpec("nobody", NoUser)):
         cfg = test_config(
             DEMO_EVENTS, "evaluate.models=[popularity, half, nobody]",
             "evaluate.variants=[real, real+contrastive]", "evaluate.bootstrap_resamples=20", "evaluate.ks=[10]",
             lake=root,
         )  # fmt: skip
         execute("evaluate", cfg, spark, run_id="ev-toy")
-    assert "half" not in registry.MODELS
+    assert "half" not in recommenders.MODELS
     table = Lake(spark, str(root)).read(GOLD_EVAL).where("run_id = 'ev-toy'").toPandas()
     assert set(table.model) == {"popularity", "half", "nobody"}
     assert set(table.variant) == {"real"}  # real+contrastive is a sequential model's variant: none here

@@ -14,9 +14,9 @@ import torch
 from pyspark.sql import DataFrame, SparkSession
 
 from recaug_spark.config import DistributedConfig, EvaluateConfig, SasrecConfig
-from recaug_spark.recommend import registry
+from recaug_spark.recommend import recommenders
 from recaug_spark.recommend.index import contiguous_index
-from recaug_spark.recommend.registry import FitContext, TrainingSet
+from recaug_spark.recommend.protocol import FitContext, TrainingSet
 from recaug_spark.recommend.sasrec import score
 from recaug_spark.recommend.sasrec import sequences as sq
 from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
@@ -161,7 +161,7 @@ def _chain_users(spark: SparkSession, conf: SasrecConfig, root: str) -> dict[str
         spark=spark, conf=EvaluateConfig(sasrec=conf), seed=3, depth=10, storage_level="MEMORY_ONLY", root=root,
         version="v-test", info={"run": "t"},
     )  # fmt: skip
-    model = registry.MODELS["sasrec"].build()
+    model = recommenders.MODELS["sasrec"].build()
     model.fit(data, context=context)
     return {r.user_id: r.items for r in model.rank(users, k=2).collect()}
 

@@ -1,19 +1,14 @@
-"""The recommenders evaluate trains: one protocol, one registry.
+"""The protocol of the recommenders evaluate trains (the registry of them: recommend/recommenders.py).
 
 A :class:`Recommender` fits on one variant's training rows (:class:`TrainingSet`) and ranks the
-catalogue for the users asked, seen items left out. The registry maps a name of ``evaluate.models`` to
-its :class:`ModelSpec`; the config accepts exactly the registered names (an unknown one is an error
-naming the known ones), and ``register`` adds a model from outside (a test's toy model, a user's own).
-The packaged models (recommend/recommenders.py: popularity, item-kNN, ALS, SASRec) are built lazily,
-so this module, which the config reads, imports no Spark.
+catalogue for the users asked, seen items left out; a :class:`ModelSpec` is what the registry holds.
+Pure: Spark appears in type hints only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -80,52 +75,3 @@ class ModelSpec:
     name: str
     build: Callable[[], Recommender]
     sequential: bool = False
-
-
-def _packaged(name: str) -> Callable[[], Recommender]:
-    def build() -> Recommender:
-        from recaug_spark.recommend import recommenders
-
-        return recommenders.PACKAGED[name]()
-
-    return build
-
-
-_MODELS: dict[str, ModelSpec] = {
-    name: ModelSpec(name, _packaged(name), sequential=name == "sasrec")
-    for name in ("popularity", "itemknn", "als", "sasrec")
-}
-MODELS: Mapping[str, ModelSpec] = MappingProxyType(_MODELS)
-
-
-def register(spec: ModelSpec) -> ModelSpec:
-    """Add a model: from then on the config accepts its name and evaluate trains it."""
-    if spec.name in _MODELS:
-        raise ValueError(f"a model named {spec.name!r} is already registered")
-    _MODELS[spec.name] = spec
-    return spec
-
-
-@contextmanager
-def registered(*specs: ModelSpec) -> Iterator[tuple[ModelSpec, ...]]:
-    """Register ``specs`` for the ``with`` block, then remove them (a test's toy model stays its own)."""
-    for spec in specs:
-        register(spec)
-    try:
-        yield specs
-    finally:
-        for spec in specs:
-            _MODELS.pop(spec.name, None)
-
-
-def check_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    """``names`` when every one is registered; else an error naming the unknown and the known ones.
-
-    Example:
-        >>> check_names(("als", "sasrec"))
-        ('als', 'sasrec')
-    """
-    unknown = [n for n in names if n not in _MODELS]
-    if unknown:
-        raise ValueError(f"unknown model(s) {unknown}; known: {sorted(_MODELS)}")
-    return names
