@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -31,6 +31,8 @@ from recaug_spark.recommend.ranking import RELEVANT
 
 SEGMENTS = ("all", "warm", "cold", "short", "cold_items")
 REAL = "real"
+VERSUS_MODEL = "model:"
+"""Prefix of :attr:`Comparison.against` when a model is compared with another model (both on ``real``)."""
 
 
 # The extra tables each variant adds to the real training events.
@@ -161,10 +163,14 @@ def bootstrap(
     seed: int,
     resamples: int,
     confidence: float,
+    models: Sequence[str] = (),
 ) -> dict[str, list[PairedDifference]]:
     """Poisson-bootstrap summaries keyed by :attr:`Comparison.key`: every (variant, model, segment) mean,
-    and every non-real variant's difference with ``real``, computed on the executors (mapInArrow partial
-    sums per replicate, summed by Spark); only (comparisons x resamples) rows reach the driver."""
+    every non-real variant's difference with ``real``, and for each pair of ``models`` (in the given
+    order) the first one's difference with the second on ``real`` (``against`` = ``model:<second>``),
+    computed on the executors (mapInArrow partial sums per replicate, summed by Spark); only
+    (comparisons x resamples) rows reach the driver. A user's Poisson weight depends on the user only, so
+    every difference is paired over the same users."""
     m = len(metrics)
     base = per_user.select(
         "variant", "model", "segment", "user_id", *[F.col(f"`{c}`").alias(f"m{i}") for i, c in enumerate(metrics)]
@@ -174,17 +180,25 @@ def bootstrap(
         *[F.col(f"m{i}").alias(f"d{i}") for i in range(m)], *[F.lit(0.0).alias(f"b{i}") for i in range(m)],
     )  # fmt: skip
     parts = [own]
+
+    def paired(mine: DataFrame, baseline: DataFrame, on: list[str], key: Column) -> DataFrame:
+        joined = mine.alias("v").join(baseline.alias("r"), on)
+        return joined.select(
+            key.alias("key"), "user_id",
+            *[(F.col(f"v.m{i}") - F.col(f"r.m{i}")).alias(f"d{i}") for i in range(m)],
+            *[F.col(f"r.m{i}").alias(f"b{i}") for i in range(m)],
+        )  # fmt: skip
+
     real = base.where(F.col("variant") == REAL).drop("variant")
     for variant in [v for v in variants if v != REAL]:
         mine = base.where(F.col("variant") == variant).drop("variant")
-        joined = mine.alias("v").join(real.alias("r"), ["model", "segment", "user_id"])
-        parts.append(
-            joined.select(
-                F.concat_ws("|", F.lit(variant), "model", "segment", F.lit(REAL)).alias("key"), "user_id",
-                *[(F.col(f"v.m{i}") - F.col(f"r.m{i}")).alias(f"d{i}") for i in range(m)],
-                *[F.col(f"r.m{i}").alias(f"b{i}") for i in range(m)],
-            )
-        )  # fmt: skip
+        key = F.concat_ws("|", F.lit(variant), "model", "segment", F.lit(REAL))
+        parts.append(paired(mine, real, ["model", "segment", "user_id"], key))
+    for position, first in enumerate(models):
+        for second in models[position + 1 :]:
+            key = F.concat_ws("|", F.lit(REAL), F.lit(first), "segment", F.lit(VERSUS_MODEL + second))
+            one, other = (real.where(F.col("model") == name).drop("model") for name in (first, second))
+            parts.append(paired(one, other, ["segment", "user_id"], key))
     rows = union_by_name(parts)
     schema = T.StructType(
         [T.StructField("key", T.StringType()), T.StructField("b", T.IntegerType()), T.StructField("w", T.DoubleType())]

@@ -137,17 +137,19 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
         per_user = union_by_name(frames).persist(level)
         names = ranking.metric_names(conf.ks)
         summaries = ev.bootstrap(
-            per_user, names, variants, seed=cfg.run.seed, resamples=conf.bootstrap_resamples, confidence=conf.confidence
-        )
+            per_user, names, variants, seed=cfg.run.seed, resamples=conf.bootstrap_resamples,
+            confidence=conf.confidence, models=conf.models,
+        )  # fmt: skip
     finally:
         spark.catalog.clearCache()
     rows = _rows(run_id, summaries, names, coverage_rows)
+    between_models = _model_differences(summaries, names)
     meta: dict[str, Any] = {
         "run_id": run_id, "variants": variants, "skipped_variants": skipped, "models": list(conf.models),
         "ks": list(conf.ks), "inputs": inputs,
         "runs_used": used_runs, "test_users_without_relevant_items": excluded, "catalogue_items": catalogue,
         "users_scored": scored_users, "max_users": conf.max_users, "popularity_fallback_users": fallback,
-        "training": training,
+        "training": training, "model_differences": between_models,
         "exclude_seen": conf.exclude_seen,
         "weights": {"augmented": conf.augmented_weight, "synthetic": conf.synthetic_weight},
         "bootstrap": {"resamples": conf.bootstrap_resamples, "confidence": conf.confidence, "method": "poisson"},
@@ -230,6 +232,23 @@ def _rows(run_id: str, summaries: dict[str, Any], names: list[str], coverage: li
                 diff_ci_high=None, lift=None, p_value=None, n_users=0,
             )
         )  # fmt: skip
+    return out
+
+
+def _model_differences(summaries: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
+    """The pairs of models compared on ``real`` (first minus second), one record per segment and metric."""
+    out = []
+    for key, results in sorted(summaries.items()):
+        variant, model, segment, against = key.split("|")
+        if not against.startswith(ev.VERSUS_MODEL):
+            continue
+        for name, diff in zip(names, results, strict=True):
+            metric, _, k = name.partition("@")
+            out.append(
+                {"model": model, "against": against.removeprefix(ev.VERSUS_MODEL), "variant": variant,
+                 "segment": segment, "metric": metric, "k": int(k) if k else None, "difference": diff.difference,
+                 "ci_low": diff.ci_low, "ci_high": diff.ci_high, "p_value": diff.p_value, "n_users": diff.n_users}
+            )  # fmt: skip
     return out
 
 

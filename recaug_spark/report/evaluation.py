@@ -67,6 +67,10 @@ def write_evaluation_report(
     headline = [r for r in records if r["metric"] == "ndcg" and r["k"] == k]
     segments = sorted({r["segment"] for r in headline}, key=["all", "warm", "cold", "short", "cold_items"].index)
     charts = [_chart(directory, segment, [r for r in headline if r["segment"] == segment], k) for segment in segments]
+    measured = _measurable_segments(headline, segments)
+    differences = [r for r in headline if r["variant"] != "real" and r["segment"] in measured]
+    if differences:
+        charts.append(_differences_chart(directory, differences, measured, k))
     written += charts
     training = meta.get("training") or {}
     if training:
@@ -106,6 +110,54 @@ def _chart(directory: Path, segment: str, rows: list[dict[str, Any]], k: int) ->
     axes.legend(fontsize=8)
     figure.tight_layout()
     path = directory / f"ndcg_{segment}.png"
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def _measurable_segments(headline: list[dict[str, Any]], segments: list[str]) -> list[str]:
+    """The segments where at least one (variant, model) has a verdict other than ``not measurable``, or a
+    non-zero value (a run of ``real`` alone has no verdicts)."""
+    return [
+        segment
+        for segment in segments
+        if any(
+            (verdict(r) != NOT_MEASURABLE if r["variant"] != "real" else bool(r["n_users"] and r["value"]))
+            for r in headline
+            if r["segment"] == segment
+        )
+    ]
+
+
+VERDICT_COLOURS = {HELPS: "tab:green", HURTS: "tab:red", NO_DIFFERENCE: "tab:gray", NOT_MEASURABLE: "tab:gray"}
+
+
+def _differences_chart(directory: Path, rows: list[dict[str, Any]], segments: list[str], k: int) -> Path:
+    """Each variant's paired difference with real (NDCG@k) and its interval, one panel per segment: the
+    evidence itself, which the overlap of two marginal intervals misrepresents."""
+    labels = sorted({(r["model"], r["variant"]) for r in rows})
+    figure = Figure(figsize=(7, 0.9 + 0.28 * len(labels) * len(segments) + 0.5 * len(segments)))
+    FigureCanvasAgg(figure)
+    panels = figure.subplots(len(segments), 1, squeeze=False, sharex=True)[:, 0]
+    for axes, segment in zip(panels, segments, strict=True):
+        mine = {(r["model"], r["variant"]): r for r in rows if r["segment"] == segment}
+        for y, label in enumerate(labels):
+            r = mine.get(label)
+            if r is None or r["difference"] is None:
+                continue
+            low = r["diff_ci_low"] if r["diff_ci_low"] is not None else r["difference"]
+            high = r["diff_ci_high"] if r["diff_ci_high"] is not None else r["difference"]
+            axes.errorbar(
+                [r["difference"]], [y], xerr=[[r["difference"] - low], [high - r["difference"]]], fmt="o",
+                capsize=3, color=VERDICT_COLOURS[verdict(r)],
+            )  # fmt: skip
+        axes.axvline(0.0, color="black", linewidth=0.8)
+        axes.set_yticks(range(len(labels)), [f"{model} {variant}" for model, variant in labels], fontsize=7)
+        axes.set_ylim(-0.6, len(labels) - 0.4)
+        axes.invert_yaxis()
+        axes.set_title(f"segment: {segment}", fontsize=9)
+    panels[-1].set_xlabel(f"NDCG@{k} difference with real, same users (green helps, red hurts)")
+    figure.tight_layout()
+    path = directory / "paired_differences.png"
     figure.savefig(path, dpi=100)
     return path
 
@@ -151,14 +203,98 @@ def _training_lines(training: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
+def _fmt(value: Any, digits: int = 4, *, sign: bool = False) -> str:
+    return "" if value is None else f"{value:{'+' if sign else ''}.{digits}f}"
+
+
+def _answer(headline: list[dict[str, Any]], between: list[dict[str, Any]], segments: list[str], k: int) -> list[str]:
+    """The report's opening in plain words: the best model on all users (trained on real) and how it
+    compares with each other model, then per model the variants that help or hurt which segment."""
+    lines = ["## The answer", ""]
+    real = {r["model"]: r for r in headline if r["variant"] == "real" and r["segment"] == "all" and r["n_users"]}
+    if real:
+        best = max(sorted(real), key=lambda name: real[name]["value"] or 0.0)
+        lines.append(f"- **Best model: {best}**, NDCG@{k} {_fmt(real[best]['value'])} on all users (trained on real).")
+        for other in sorted(set(real) - {best}):
+            lines.append(f"  - against {other}: {_versus(best, other, between, k)}")
+    for model in sorted({r["model"] for r in headline}):
+        mine = [r for r in headline if r["model"] == model and r["variant"] != "real" and r["segment"] in segments]
+        if not mine:
+            continue
+        where: dict[tuple[str, str], list[str]] = {}
+        for r in sorted(mine, key=lambda r: segments.index(r["segment"])):
+            if verdict(r) in (HELPS, HURTS):
+                where.setdefault((verdict(r), r["variant"]), []).append(r["segment"])
+        said = [f"{variant} {word} {', '.join(found)}" for (word, variant), found in sorted(where.items())]
+        lines.append(
+            f"- {model}: " + ("; ".join(said) if said else "no variant makes a significant difference in any segment")
+        )
+    lines += [
+        "",
+        f"(NDCG@{k}; a variant helps or hurts when the interval of its difference with real, paired over the "
+        "same users, lies above or below 0.)",
+        "",
+    ]
+    return lines
+
+
+def _versus(best: str, other: str, between: list[dict[str, Any]], k: int) -> str:
+    """``best``'s paired difference with ``other`` on all users, in words."""
+    for r in between:
+        if r["metric"] != "ndcg" or r["k"] != k or r["segment"] != "all" or {r["model"], r["against"]} != {best, other}:
+            continue
+        sign = 1.0 if r["model"] == best else -1.0  # pairs are stored in one order: flip when it is the other
+        diff, low, high = (sign * r[key] for key in ("difference", "ci_low", "ci_high"))
+        low, high = min(low, high), max(low, high)
+        word = "ahead" if low > 0 else "behind" if high < 0 else "not distinguishable"
+        return f"{word}, {diff:+.4f} [{low:+.4f}, {high:+.4f}]"
+    return "no paired comparison (run before model comparisons were recorded)"
+
+
+def _verdict_matrices(headline: list[dict[str, Any]], segments: list[str], k: int) -> list[str]:
+    """One table per measurable segment: a row per model, its value on real, then per variant the paired
+    difference with real, its interval and the verdict."""
+    variants = [v for v in dict.fromkeys(r["variant"] for r in sorted(headline, key=_variant_order)) if v != "real"]
+    if not variants:
+        return []
+    lines = ["", f"## Verdicts (NDCG@{k}: each variant's difference with real on the same users)", ""]
+    by_key = {(r["variant"], r["model"], r["segment"]): r for r in headline}
+    for segment in segments:
+        users = max((r["n_users"] or 0 for r in headline if r["segment"] == segment), default=0)
+        lines += [f"### {segment} ({users:,} users)", ""]
+        lines.append("| model | real | " + " | ".join(variants) + " |")
+        lines.append("|---|---|" + "---|" * len(variants))
+        for model in sorted({r["model"] for r in headline}):
+            base = by_key.get(("real", model, segment))
+            cells = []
+            for variant in variants:
+                r = by_key.get((variant, model, segment))
+                cells.append(
+                    ""
+                    if r is None
+                    else f"{_fmt(r['difference'], sign=True)} [{_fmt(r['diff_ci_low'], sign=True)}, "
+                    f"{_fmt(r['diff_ci_high'], sign=True)}] {_SHORT[verdict(r)]}"
+                )
+            lines.append(f"| {model} | {_fmt(base['value'] if base else None)} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append("helps / hurts: the interval lies above / below 0; `-`: no significant difference.")
+    return lines
+
+
+_SHORT = {HELPS: "**helps**", HURTS: "**hurts**", NO_DIFFERENCE: "-", NOT_MEASURABLE: "n/m"}
+
+
+def _variant_order(row: Mapping[str, Any]) -> tuple[int, str]:
+    return (0 if row["variant"] == "real" else 1, row["variant"])
 
 
 def _markdown(
     records: list[dict[str, Any]], meta: Mapping[str, Any], k: int, segments: list[str], charts: list[Path]
 ) -> str:
+    headline = [r for r in records if r["metric"] == "ndcg" and r["k"] == k]
+    measured = _measurable_segments(headline, segments)
     lines = [f"# Evaluation report {meta['run_id']}", ""]
+    lines += _answer(headline, meta.get("model_differences") or [], measured, k)
     lines += ["## What was trained on what", ""]
     lines.append(
         f"- variants: {', '.join(meta['variants'])}"
@@ -181,23 +317,7 @@ def _markdown(
     lines.append(
         f"- intervals: {boot['method']} bootstrap over users, {boot['resamples']} resamples, {boot['confidence']:.0%}"
     )
-    lines += ["", f"## Verdicts (NDCG@{k}, difference with real on the same users)", ""]
-    lines += [
-        "| variant | segment | model | real | variant | difference [interval] | lift | verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    by_key = {(r["variant"], r["model"], r["segment"]): r for r in records if r["metric"] == "ndcg" and r["k"] == k}
-    for (variant, model, segment), r in sorted(
-        by_key.items(), key=lambda kv: (kv[0][0], segments.index(kv[0][2]) if kv[0][2] in segments else 9, kv[0][1])
-    ):
-        if variant == "real":
-            continue
-        base = by_key.get(("real", model, segment))
-        lift = f"{r['lift']:+.1%}" if r.get("lift") is not None else ""
-        lines.append(
-            f"| {variant} | {segment} | {model} | {_fmt(base['value'] if base else None)} | {_fmt(r['value'])} | "
-            f"{_fmt(r['difference'])} [{_fmt(r['diff_ci_low'])}, {_fmt(r['diff_ci_high'])}] | {lift} | {verdict(r)} |"
-        )
+    lines += _verdict_matrices(headline, measured, k)
     lines += _training_lines(meta.get("training") or {})
     lines += ["", "## All metrics", ""]
     lines += [

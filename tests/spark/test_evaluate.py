@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -260,7 +261,22 @@ def test_evaluate_writes_metrics_that_equal_the_report(evaluated: tuple[Lake, Pa
     augmented = ndcg[ndcg.variant == "real+augmented"]
     assert augmented.difference.notna().all() and ndcg[ndcg.variant == "real"].difference.isna().all()
     md = (report / "report.md").read_text()
-    assert "## Verdicts" in md and ("helps" in md or "no significant difference" in md or "hurts" in md)
+    assert md.splitlines()[2] == "## The answer" and "**Best model: " in md
+    assert "## Verdicts" in md and "### all (" in md and "| model | real | real+augmented |" in md
+    assert (report / "paired_differences.png").exists()
+    # every pair of models, paired on the same users: the difference of the two means, inside its interval
+    between = {
+        (d["model"], d["against"], d["segment"]): d
+        for d in data["meta"]["model_differences"]
+        if d["metric"] == "ndcg" and d["k"] == 10
+    }
+    means = ndcg[ndcg.variant == "real"].set_index(["model", "segment"]).value
+    for first, second in combinations(data["meta"]["models"], 2):
+        for segment in ("all", "warm", "cold", "short"):
+            d = between[(first, second, segment)]
+            expected = means[(first, segment)] - means[(second, segment)]
+            assert d["difference"] == pytest.approx(expected, abs=1e-12), (first, second, segment, d)
+            assert d["ci_low"] <= d["difference"] <= d["ci_high"]
     assert sorted(p.name for p in report.glob("ndcg_*.png")) and (report / "training_curves.png").exists()
     training = data["meta"]["training"]  # one SASRec per variant it trains, its curve and budget
     assert set(training) == {f"{v}/sasrec" for v in ("real", "real+augmented", "real+contrastive", "real+substitute")}
