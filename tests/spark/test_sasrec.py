@@ -49,7 +49,7 @@ def test_sequences_are_time_ordered_collapsed_and_hold_out_the_last_item(spark: 
         [("u1", "b", 2), ("u1", "a", 1), ("u1", "a", 1), ("u1", "c", 3), ("u1", "d", 4), ("u1", "e", 5),
          ("u2", "a", 1), ("u2", "c", 2), ("u2", "a", 3)],
     )  # fmt: skip
-    index = contiguous_index(real, "item_id", name=sq.ITEM_IX, start=1)
+    index = sq.item_index(real)
     ix = {r.item_id: r.item_ix for r in index.collect()}
     history = sq.histories(real, index, conf)
     got = {r.user_id: r.items for r in history.collect()}
@@ -93,6 +93,23 @@ def test_sequences_are_time_ordered_collapsed_and_hold_out_the_last_item(spark: 
     assert {tuple(r.items): r.weight for r in summed.collect()}[(ix["a"], ix["c"])] == 0.5
 
 
+def test_a_basket_reads_from_its_most_frequent_item_not_in_event_id_order(spark: SparkSession) -> None:
+    """Items of one timestamp: descending real training events, ties by item id; the event ids (row
+    order here: z, y, v, x) play no part. Training events: y 3, x 2, v 1, z 1, w 1."""
+    conf = SasrecConfig(max_len=5, collapse_repeats=False)
+    real = _events(
+        spark,
+        [("u1", "z", 1), ("u1", "y", 1), ("u1", "v", 1), ("u1", "x", 1), ("u1", "w", 5), ("u2", "y", 1),
+         ("u2", "x", 1), ("u3", "y", 2)],
+    )  # fmt: skip
+    index = sq.item_index(real)
+    counts = {r.item_id: r.item_events for r in index.collect()}
+    assert counts == {"y": 3, "x": 2, "v": 1, "z": 1, "w": 1}
+    ix = {r.item_id: r.item_ix for r in index.collect()}
+    got = {r.user_id: (r.items, r.last_event_id) for r in sq.histories(real, index, conf).collect()}
+    assert got["u1"] == ([ix[i] for i in "yxvzw"], "e004") and got["u2"] == ([ix["y"], ix["x"]], "e006")
+
+
 def test_every_window_of_a_long_history_is_trained_once(spark: SparkSession) -> None:
     """max_len 3: a history of 9 items gives windows 6..9, 3..6, 1..3 (every item from the second on is
     the target of exactly one window); the validating user's last item is held back, and a substitute
@@ -100,7 +117,7 @@ def test_every_window_of_a_long_history_is_trained_once(spark: SparkSession) -> 
     conf = SasrecConfig(max_len=3, validation_users=1)
     names = "abcdefghi"
     real = _events(spark, [("u1", name, t) for t, name in enumerate(names)] + [("u2", "a", 0), ("u2", "b", 1)])
-    index = contiguous_index(real, "item_id", name=sq.ITEM_IX, start=1)
+    index = sq.item_index(real)
     ix = {r.item_id: r.item_ix for r in index.collect()}
     history = sq.histories(real, index, conf)
     valid = sq.validation_slice(history, conf.model_copy(update={"validation_users": 10}), seed=1)
@@ -197,7 +214,7 @@ def test_view_maker_reads_the_similar_items_in_index_space(spark: SparkSession) 
          enumerate([("a", "s1"), ("b", "s1"), ("a", "s2"), ("c", "s2"), ("a", "s3"), ("b", "s3")])],
         "event_id string, user_id string, item_id string, ts timestamp, session_id string",
     )  # fmt: skip
-    index = contiguous_index(real, "item_id", name=sq.ITEM_IX, start=1)
+    index = sq.item_index(real)
     ix = {r.item_id: r.item_ix for r in index.collect()}
     conf = SasrecConfig(contrastive={"ops": [{"op": "substitute", "ratio": 1.0}], "similar_top_k": 1})
     maker = score.view_maker(real, index, conf, items=3, seed=1)

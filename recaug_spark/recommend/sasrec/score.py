@@ -25,7 +25,6 @@ from pyspark.sql import types as T
 from recaug_spark import distributed, storage, tensors
 from recaug_spark.augment import recipes, similar
 from recaug_spark.config import SasrecConfig
-from recaug_spark.recommend.index import contiguous_index
 from recaug_spark.recommend.sasrec import sequences as sq
 from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
 from recaug_spark.recommend.sasrec.topk import Scorer, right_aligned
@@ -103,7 +102,7 @@ def fit(
 ) -> tuple[TrainedSasrec, tuple[str, ...], DataFrame]:
     """Train on real (+ ``extra``, its sequences weighted by ``weights[kind]``) events, with CL4SRec's loss
     when ``contrastive``: the trained model, the item index, the users' histories."""
-    index = contiguous_index(real, "item_id", name=sq.ITEM_IX, start=1).persist()
+    index = sq.item_index(real).persist()
     item_ids = tuple(r["item_id"] for r in index.orderBy(sq.ITEM_IX).collect())  # the catalogue, bounded
     history = sq.histories(real, index, conf).persist()
     views = view_maker(real, index, conf, items=len(item_ids), seed=seed) if contrastive else None

@@ -3,8 +3,13 @@
 * Items are numbered ``1 .. N`` (0 is the padding) by recommend/index.py (a distributed numbering).
   The catalogue is the items of the real training events (the evaluation's catalogue); rows of other
   items (a mask token) are dropped.
-* A sequence is one key's events in (ts, event_id) order, as item indices, with an item that repeats
-  the one before it dropped (``collapse_repeats``: a view then a cart of one item is one step).
+* A sequence is one key's events in time order, as item indices, with an item that repeats the one
+  before it dropped (``collapse_repeats``: a view then a cart of one item is one step). Events of one
+  timestamp (a basket: 43% of Complete Journey's training transitions) are in descending order of the
+  item's real training events, ties by item id: a basket reads from its staples to its most specific
+  item, which so ends the basket (and, for the last basket, is what the scoring input ends with and
+  what a validating user holds back). The event id, a hash, breaks only the ties of one item at one
+  time, which ``collapse_repeats`` merges anyway.
 * Validation: at most ``validation_users`` users (a keyed hash sample of those whose last item is new
   to them) hold back their last training item as the validation target; only they train without it.
 * Every window of a sequence is trained: a sequence of n items gives the windows of ``max_len + 1``
@@ -27,6 +32,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from recaug_spark.config import SasrecConfig
+from recaug_spark.recommend.index import contiguous_index
 
 ITEM_IX = "item_ix"
 ITEMS = "items"  # array<int>, oldest first
@@ -34,11 +40,22 @@ SEEN = "seen"  # array<int>: every item of a user's history
 TARGET = "target"
 WEIGHT = "weight"
 LAST_EVENT = "last_event_id"
+ITEM_EVENTS = "item_events"  # the item's real training events: the order within a basket
+
+
+def item_index(real: DataFrame) -> DataFrame:
+    """``(item_id, item_ix, item_events)``: the catalogue (every item of the real training events)
+    numbered ``1 .. N`` and each item's number of real training events."""
+    counts = real.groupBy("item_id").agg(F.count(F.lit(1)).alias(ITEM_EVENTS))
+    return contiguous_index(real, "item_id", name=ITEM_IX, start=1).join(counts, "item_id")
 
 
 def ordered_items(events: DataFrame, index: DataFrame, keys: Sequence[str], *, collapse: bool) -> DataFrame:
-    """``(*keys, items, last_event_id)``: each key's catalogue items in (ts, event_id) order."""
-    rows = events.join(index, "item_id").select(*keys, F.struct("ts", "event_id", ITEM_IX).alias("_e"))
+    """``(*keys, items, last_event_id)``: each key's catalogue items in time order, a basket's (one
+    timestamp's) by descending ``item_events``, then item id, then event id; ``index`` is
+    :func:`item_index`'s."""
+    order = F.struct("ts", (-F.col(ITEM_EVENTS)).alias("_rank"), "item_id", "event_id", ITEM_IX).alias("_e")
+    rows = events.join(index, "item_id").select(*keys, order)
     grouped = rows.groupBy(*keys).agg(F.sort_array(F.collect_list("_e")).alias("_s"))
     listed = grouped.select(
         *keys,
