@@ -394,8 +394,9 @@ def train(
             result.steps_run = step
             if rank == 0:
                 log.info(
-                    "sasrec step %d/%d: loss %.4f, validation MRR %.4f NDCG@10 %.4f HR@10 %.4f, %.1f s, %s x %d",
-                    step, conf.steps, stats.loss, mrr, ndcg, hr, stats.seconds, device, world,
+                    "sasrec step %d/%d: loss %.4f, validation MRR %.4f NDCG@10 %.4f HR@10 %.4f, %.1f s, %s, "
+                    "%d thread(s) x %d process(es)",
+                    step, conf.steps, stats.loss, mrr, ndcg, hr, stats.seconds, device, result.threads, world,
                 )  # fmt: skip
             if on_validation is not None:
                 on_validation(stats)
