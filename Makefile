@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # mypy's cache outside the checkout, beside the jars: a fresh clone checks only what changed (18 s -> 1 s).
 MYPY_CACHE ?= $(or $(RECAUG_CACHE_DIR),$(HOME)/.cache/recaug-spark)/mypy
 
-.PHONY: setup jars demo test test-nightly lint format bench dist cluster-test clean
+.PHONY: setup jars demo test test-nightly lint format bench bench-peer dist cluster-test clean
 
 setup:  ## create the environment, install, resolve the Delta jars (idempotent)
 	@scripts/setup.sh
@@ -44,6 +44,9 @@ docs:  ## docs/configuration.md from the config models' field descriptions and d
 
 bench: setup  ## benchmarks under tests/benchmarks (BENCH=<name>, QUICK=1 for the quick variants)
 	@$(PY) -m tests.benchmarks.run $(if $(BENCH),--only $(BENCH)) $(if $(QUICK),--quick)
+
+bench-peer: setup  ## .venv-peer, the benchmarks' peers (RecTools 0.19 for seqrec; bench-only, numpy<2): idempotent
+	@scripts/peer_env.sh
 
 dist: setup  ## dist/recaug_spark-<version>.zip for --py-files + dist/recaug-env.tar.gz (venv-pack) for --archives
 	@$(PY) scripts/dist.py --env

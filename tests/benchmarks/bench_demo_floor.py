@@ -26,7 +26,7 @@ from recaug_spark.recommend.sasrec.topk import right_aligned
 from recaug_spark.recommend.sasrec.train import TrainingData, train
 from recaug_spark.sources.demo import shop_spec
 from recaug_spark.sources.synthetic_shop import events_of_chunk
-from tests.benchmarks.bench_seqrec import item_lists
+from tests.benchmarks.demo_sequences import item_lists
 
 TARGET = 0.98
 VALIDATION_USERS = 5_000

@@ -1,6 +1,6 @@
 """Benchmark seqrec-device: seconds per SASRec training epoch on CUDA against the CPU, same sequences.
 
-The sequences are seqrec's (the demo shop at 2 x 10^5 events, ``bench_seqrec.shop_sequences``; it is
+The sequences are the demo shop's at 2 x 10^5 events (``demo_sequences.shop_sequences``; it is
 generated in numpy, so a GPU machine needs no data beside the checkout). Each device trains the same
 tensors with the same seed and config (the default loss, a validation after every pass's worth of steps)
 at batch sizes 256 and 2,048; s/epoch is the median over the epochs after the first (CUDA's first
@@ -18,7 +18,7 @@ import torch
 
 from recaug_spark.config import SasrecConfig
 from recaug_spark.recommend.sasrec.train import train
-from tests.benchmarks.bench_seqrec import training_data
+from tests.benchmarks.demo_sequences import training_data
 
 TARGET = 1.0
 BATCH_SIZES = (256, 2_048)  # the first is the one the ratio reads
