@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recaug",
         description="recaug-spark: augment e-commerce recommendation data on Delta Lake and measure the lift.",
-        epilog="Config layers: conf/base.yaml, conf/local.yaml, each --conf FILE, then --set / --lake.",
+        epilog="Config layers: conf/base.yaml, conf/local.yaml (the demo's profile; skipped when a --conf FILE "
+        "sets source), each --conf FILE, then --set / --lake.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"recaug-spark {__version__}")

@@ -39,8 +39,10 @@ while it is stale.
 
 Layers merge in order, later wins: `conf/base.yaml` -> `conf/local.yaml` (the embedded default) ->
 each `--conf FILE` -> `--set dotted.key=value` and `--lake PATH`. Mappings merge key by key; lists
-and scalars replace; a `source` whose `kind` changes is replaced whole. `--set` values are typed like
-YAML (`3`, `0.5`, `true`, `[a, b]`, `local[2]`; dates stay strings until validated). `${VAR}` and
+and scalars replace; a `source` whose `kind` changes is replaced whole. `conf/local.yaml` is the embedded
+demo's profile: when a `--conf` file sets its own `source`, local.yaml is not merged at all, so another
+dataset starts from base.yaml's defaults, never from budgets sized to the demo shop. `--set` values are
+typed like YAML (`3`, `0.5`, `true`, `[a, b]`, `local[2]`; dates stay strings until validated). `${VAR}` and
 `${VAR:-default}` expand in every string. Relative paths are taken from the working directory and
 made absolute; URIs (`s3a://...`) stay as they are. The whole config is validated (pydantic, frozen,
 unknown keys are errors) before anything runs; an error names the dotted key and the file it came

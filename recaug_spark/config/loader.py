@@ -5,6 +5,11 @@ the order given, then ``--set dotted.key=value`` and ``--lake``. Mappings merge 
 scalars replace. A mapping whose ``kind`` changes (e.g. ``source.kind: demo`` -> ``csv``) is replaced
 as a whole, so the fields of one source kind never leak into another.
 
+``conf/local.yaml`` is the embedded default's profile: the demo source and what suits it (a model
+budget sized to the demo shop). When a ``--conf`` file brings its own ``source``, local.yaml is not
+merged at all, so a dataset the project has never seen starts from base.yaml's defaults, never from the
+demo's.
+
 This is the only module that reads YAML or the environment. Every leaf remembers the file it came
 from, so a validation error names the dotted key *and* its file.
 """
@@ -235,7 +240,8 @@ def load_config(
         overrides: ``dotted.key=value`` strings (values typed like YAML).
         lake_root: ``--lake``; the same as ``--set lake.root=...``.
         conf_dir: Directory holding base.yaml and local.yaml (default: the packaged conf/).
-        include_local: Merge local.yaml (the embedded default) after base.yaml.
+        include_local: Merge local.yaml (the embedded default) after base.yaml, unless a ``conf_files``
+            layer sets ``source`` (then the demo's profile does not apply).
 
     Returns:
         The frozen, validated configuration.
@@ -245,9 +251,11 @@ def load_config(
     """
     directory: Path | Traversable = Path(conf_dir) if conf_dir else default_conf_dir()
     layers = [read_layer(directory / "base.yaml")]
-    if include_local and (directory / "local.yaml").is_file():
+    files = [read_layer(f) for f in conf_files]
+    own_source = any("source" in layer.data for layer in files)
+    if include_local and not own_source and (directory / "local.yaml").is_file():
         layers.append(read_layer(directory / "local.yaml"))
-    layers.extend(read_layer(f) for f in conf_files)
+    layers.extend(files)
     set_items = list(overrides) + ([f"lake.root={lake_root}"] if lake_root else [])
     if set_items:
         layers.append(override_layer(set_items))

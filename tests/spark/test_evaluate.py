@@ -227,7 +227,8 @@ def test_evaluate_writes_the_metrics_recorded_before_the_redesign(
     metrics and augmented rows recorded at commit f19540d (30 precision p-values re-recorded when ties
     at 0 became partition-independent, recommend/bootstrap.py TIE_TOLERANCE; the metrics re-recorded
     when SASRec moved to a step budget with every window trained and every model began answering every
-    user through the popularity fallback, issue 31; the augmented rows unchanged)."""
+    user through the popularity fallback, issue 31, and again when conf/local.yaml gave the demo shop its
+    SASRec profile: 5 items of context, full softmax; the augmented rows unchanged)."""
     lake, _ = evaluated
     root = Path(str(lake.root).removeprefix("file:"))
     found = table_digests(spark, root, [GOLD_EVAL, GOLD_AUGMENTED])

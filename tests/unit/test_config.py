@@ -12,6 +12,7 @@ from recaug_spark.config import (
     DemoSource,
     ExprSpec,
     Layer,
+    SasrecConfig,
     load_config,
     merge_layers,
     parse_value,
@@ -133,6 +134,21 @@ def test_changing_source_kind_replaces_the_whole_section() -> None:
     cfg = load_config([REPO / "conf/sources/taobao.yaml"])
     assert isinstance(cfg.source, CsvSource)  # no demo fields leaked from local.yaml
     assert cfg.source.name == "taobao"
+
+
+def test_local_yaml_is_the_demo_profile_and_no_other_source_inherits_it(tmp_path: Path) -> None:
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    write(conf / "base.yaml", (REPO / "conf/base.yaml").read_text())
+    write(conf / "local.yaml", "source: {kind: demo, events: 20000}\nevaluate: {sasrec: {steps: 123}}\n")
+    demo = load_config(conf_dir=conf)
+    assert demo.evaluate.sasrec.steps == 123 and demo.source.events == 20000  # type: ignore[union-attr]
+    tweaked = load_config([write(tmp_path / "t.yaml", "evaluate: {sasrec: {lr: 0.002}}\n")], conf_dir=conf)
+    assert tweaked.evaluate.sasrec.steps == 123 and tweaked.evaluate.sasrec.lr == 0.002  # no source: still the demo
+    for other in (REPO / "conf/sources/taobao.yaml", write(tmp_path / "big.yaml", "source: {kind: demo}\n")):
+        cfg = load_config([other], conf_dir=conf)
+        assert cfg.evaluate.sasrec.steps == SasrecConfig().steps  # base.yaml's, not the demo profile's
+    assert load_config([other], conf_dir=conf).source.events == 100_000  # type: ignore[union-attr]
 
 
 def test_mapping_refers_to_unknown_field(tmp_path: Path) -> None:

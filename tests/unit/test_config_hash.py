@@ -28,17 +28,17 @@ DEFAULT_SECTIONS = {
     "lake": "0f611866be65378a", "spark": "02012ea18c904a1c", "run": "8fdb797283c49a23", "ingest": "fa7ea6dac9d0cba3",
     "source": "b34d655e110a4c3e", "preprocess": "35cbf27da41b2878", "split": "447c11cb5765ed09",
     "augment": "5d87d54f5f850253", "gan": "7a83f57835282869", "generate": "92c144ba0578ca03",
-    "evaluate": "2e32e36f29057468", "maintain": "eba6c8030323cece", "refresh": "4b2711cbb2e9e364",
+    "evaluate": "db6f462f6a3e34c5", "maintain": "eba6c8030323cece", "refresh": "4b2711cbb2e9e364",
 }  # fmt: skip
 PINNED = {  # name: (--conf files under the packaged conf/, --set overrides, config_hash, changed section hashes)
-    "default": ((), (), "ae3508f71df46ae0", {}),
+    "default": ((), (), "e6d12c0b3db4ede6", {}),
     "overrides": (
         (),
         OVERRIDES,
-        "98ff0a9ed70c0184",
+        "4dc5e3708c34fc8b",
         {
             "spark": "0c78c8256d4e035b", "run": "43a4ef518e93c89a", "split": "b371ece1b3d6afb7",
-            "augment": "b3d5271e8edef59f", "evaluate": "a27b9a672396874f",
+            "augment": "b3d5271e8edef59f", "evaluate": "6eff0d503a47b770",
         },
     ),
     "taobao": (
@@ -47,14 +47,17 @@ PINNED = {  # name: (--conf files under the packaged conf/, --set overrides, con
         "3d4fccb51101cc31",
         {
             "source": "665bac3c4ffda8f8", "preprocess": "c1e5f87bbd4edc42", "augment": "c4082f2f98a5a68f",
-            "gan": "f7131b78c6ecd37e",
+            "gan": "f7131b78c6ecd37e", "evaluate": "2e32e36f29057468",
         },
     ),
     "completejourney": (
         ("sources/completejourney.yaml",),
         (),
         "cc6b5edab0ad3c69",
-        {"source": "0f2f120b1c14ef52", "preprocess": "22ac6f925a935d9d", "gan": "8fcfe09bd0be476f"},
+        {
+            "source": "0f2f120b1c14ef52", "preprocess": "22ac6f925a935d9d", "gan": "8fcfe09bd0be476f",
+            "evaluate": "2e32e36f29057468",
+        },
     ),
 }  # fmt: skip
 
