@@ -88,8 +88,14 @@ class Draws:
         """Draws for ``n`` positions of one keyed item (e.g. the events of one user's sequence)."""
         if len(self.keys) != 1:
             raise ValueError(f"spread needs exactly one key, got {len(self.keys)}")
+        return Draws(self.stream, self.spread_rows(n).keys[0], self.copy)
+
+    def spread_rows(self, n: int) -> Draws:
+        """Draws for ``n`` positions of every row at once (keys of shape (rows, n)): row r's first m
+        positions draw what ``spread(m)`` of row r alone draws, for any m <= n."""
         with np.errstate(over="ignore"):
-            positions = mix64(self.keys[0] + (np.arange(n, dtype=np.uint64) + np.uint64(1)) * _GOLDEN)
+            steps = (np.arange(n, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
+            positions = mix64(self.keys.reshape(-1, 1) + steps.reshape(1, -1))
         return Draws(self.stream, positions, self.copy)
 
     def permutation(self, index: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recaug_spark.config import CropOp, MaskOp, ReorderOp, SasrecConfig, SubstituteOp
+from recaug_spark.config import CropOp, InsertOp, MaskOp, ReorderOp, SasrecConfig, SubstituteOp
 from recaug_spark.errors import ArtifactError
 from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
 from recaug_spark.recommend.sasrec.model import Architecture, SASRec
@@ -230,6 +230,32 @@ def test_views_depend_on_the_row_key_not_on_the_batch() -> None:
     for row, one in zip(rows, whole[0], strict=True):
         items, kept = row[row > 0], one[one > 0]
         assert set(kept.tolist()) <= set(items.tolist()) | {99} and len(kept) >= 1  # mask token: index 99
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(1, 40), max_size=14), min_size=1, max_size=40),
+    st.floats(0.05, 1.0), st.tuples(st.floats(0.0, 1.0), st.booleans()), st.integers(1, 16), st.integers(0, 2**20),
+)  # fmt: skip
+def test_batched_views_equal_the_item_kernels_row_by_row(
+    lists: list[list[int]], ratio: float, mask: tuple[float, bool], width: int, epoch: int
+) -> None:
+    """Crop, mask (token or removal) and reorder edit the rows that drew them as one matrix; every view
+    equals the op's item kernel applied row by row (substitute and insert always run per row)."""
+    gamma, token = mask
+    ops = (
+        CropOp(op="crop", eta=ratio), MaskOp(op="mask", gamma=gamma, token="[mask]" if token else None),
+        ReorderOp(op="reorder", beta=ratio), SubstituteOp(op="substitute", ratio=ratio),
+        InsertOp(op="insert", ratio=ratio),
+    )  # fmt: skip
+    similar = {i: [i % 7 + 1, i % 5 + 10] for i in range(1, 41, 3)}
+    batched = ViewMaker(ops, seed=4, mask_index=99, similar=similar)
+    per_row = ViewMaker(ops, seed=4, mask_index=99, similar=similar, batched=False)
+    rows = right_aligned(pa.array(lists, type=pa.list_(pa.int64())), 14)
+    keys = np.arange(len(lists)) * 7919 + 3
+    for one, two in zip(batched.views(rows, keys, epoch=epoch, width=width),
+                        per_row.views(rows, keys, epoch=epoch, width=width), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(one, two)
 
 
 def test_substitute_views_draw_from_the_similar_items_table() -> None:
