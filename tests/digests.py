@@ -9,7 +9,7 @@ lake and names the tables that differ.
 A table decoded from a trained network (``DECODED``: the GAN's synthetic events) cannot be pinned to the
 bit: the network's weights differ in their last bits between CPUs (BLAS and vector kernels) and thread
 counts, and a decoded price then lands on the other side of a cent now and then (measured: 1 of 400
-prices moved by 0.01 between 1 and 2 torch threads; a Zen 3 and a Zen 4 host recorded different digests).
+prices moved by 0.01 between 1 and 2 torch threads; two CI runs on different hosts found two digests).
 Its digest covers its other columns exactly; its doubles and timestamps are recorded per row (ordered by
 the table's key) and compared within ``REL_TOLERANCE`` / ``ABS_TOLERANCE`` (``SECONDS_TOLERANCE`` for
 timestamps).

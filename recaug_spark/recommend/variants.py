@@ -135,9 +135,9 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
                 coverage_rows += _coverage(recs, relevant, conf.ks, catalogue, variant=variant, model=model)
             log.info("evaluate: %s trained and ranked", variant)
         # A leaf, not the union of every (variant, model)'s plan: the bootstrap joins it with itself once
-        # per comparison, and Spark renders each query's whole plan on the driver (on the demo shop, 5
-        # variants x 4 models ran a 4 GiB driver out of heap while rendering it). localCheckpoint keeps
-        # the rows on the executors (the cached frames already live there) and cuts the lineage.
+        # per comparison and Spark renders each query's whole plan on the driver, a string that grows with
+        # variants x models x comparisons (the demo's 5 x 4 ran a 4 GiB driver out of heap).
+        # localCheckpoint keeps the rows in the executors' block stores and cuts the lineage.
         per_user = union_by_name(frames).localCheckpoint(eager=True, storageLevel=level)
         names = ranking.metric_names(conf.ks)
         summaries = ev.bootstrap(
