@@ -377,7 +377,8 @@ def train(
                 keys = rows.cpu().numpy()
                 inputs = data.sequences[keys][:, :-1]  # the last column is only ever a target
                 pair = views.views(inputs, keys, epoch=passes, width=conf.max_len)
-                first, second = (model.last_hidden(torch.from_numpy(v).to(device)) for v in pair)
+                # positions count from the right, so a view cut to its longest row reads the same items
+                first, second = (model.last_hidden(trimmed(torch.from_numpy(v)).to(device)) for v in pair)
                 loss = loss + conf.contrastive.weight * info_nce(first, second, tau=conf.contrastive.tau)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
