@@ -12,7 +12,6 @@ from recaug_spark.config import (
     DemoSource,
     ExprSpec,
     Layer,
-    SasrecConfig,
     load_config,
     merge_layers,
     parse_value,
@@ -145,9 +144,13 @@ def test_local_yaml_is_the_demo_profile_and_no_other_source_inherits_it(tmp_path
     assert demo.evaluate.sasrec.steps == 123 and demo.source.events == 20000  # type: ignore[union-attr]
     tweaked = load_config([write(tmp_path / "t.yaml", "evaluate: {sasrec: {lr: 0.002}}\n")], conf_dir=conf)
     assert tweaked.evaluate.sasrec.steps == 123 and tweaked.evaluate.sasrec.lr == 0.002  # no source: still the demo
+    bare = tmp_path / "bare"  # base.yaml alone: what a file that sets its source must get
+    bare.mkdir()
+    write(bare / "base.yaml", (REPO / "conf/base.yaml").read_text())
     for other in (REPO / "conf/sources/taobao.yaml", write(tmp_path / "big.yaml", "source: {kind: demo}\n")):
         cfg = load_config([other], conf_dir=conf)
-        assert cfg.evaluate.sasrec.steps == SasrecConfig().steps  # base.yaml's, not the demo profile's
+        assert cfg.evaluate.sasrec == load_config([other], conf_dir=bare).evaluate.sasrec  # not the demo profile's
+        assert cfg.evaluate.sasrec.steps != 123
     assert load_config([other], conf_dir=conf).source.events == 100_000  # type: ignore[union-attr]
 
 

@@ -44,19 +44,19 @@ PINNED = {  # name: (--conf files under the packaged conf/, --set overrides, con
     "taobao": (
         ("sources/taobao.yaml",),
         (),
-        "3d4fccb51101cc31",
+        "0e7b0449acc7e507",
         {
             "source": "665bac3c4ffda8f8", "preprocess": "c1e5f87bbd4edc42", "augment": "c4082f2f98a5a68f",
-            "gan": "f7131b78c6ecd37e", "evaluate": "2e32e36f29057468",
+            "gan": "f7131b78c6ecd37e", "evaluate": "60da1194adbf36b0",
         },
     ),
     "completejourney": (
         ("sources/completejourney.yaml",),
         (),
-        "cc6b5edab0ad3c69",
+        "f145f65ca6d60ca3",
         {
             "source": "0f2f120b1c14ef52", "preprocess": "22ac6f925a935d9d", "gan": "8fcfe09bd0be476f",
-            "evaluate": "2e32e36f29057468",
+            "evaluate": "95551cdb9fb0f96b",
         },
     ),
 }  # fmt: skip
