@@ -82,7 +82,7 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
     test = splits.where(F.col("split") == split.TEST)
     extra, used_runs, skipped = _extra_inputs(lake, cfg)
     variants: list[str] = [v for v in conf.variants if all(n in extra for n in ev.NEEDS[v])]
-    frames, listed, unanswered, pairs = [], [], [], []
+    frames, coverage_rows = [], []
     level, als_level = storage_level(cfg.spark), ml_storage_level(cfg.spark)
     try:
         seen = real.select("user_id", "item_id").distinct().persist(level)
@@ -103,6 +103,7 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
         depth = min(max(conf.ks) + int(most_seen), max(catalogue, 1))
         ablations = ev.ablation_variants(extra["augmented"]) if conf.ablation and "augmented" in extra else {}
         variants += list(ablations)
+        fallback: dict[str, int] = {}
         training: dict[str, Mapping[str, object]] = {}
         for variant in variants:
             parts = ev.variant_inputs(variant, extra, ablations)
@@ -125,26 +126,19 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
                     training[f"{variant}/{model}"] = recommender.trained()
                 lists = recommender.rank(users, k=max(conf.ks)).persist(level)
                 recs, missing = answer_everyone(lists, users, data, k=max(conf.ks), depth=depth)
+                fallback[f"{variant}/{model}"] = missing.count()
                 recs = recs.persist(level)
                 scored = ranking.per_user_metrics(
                     recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=conf.ks, by=("segment",)
                 )
-                keys = (F.lit(variant).alias("variant"), F.lit(model).alias("model"))
-                frames.append(scored.select(*keys, "*"))
-                listed.append(recs.select(*keys, "user_id", ranking.ITEMS))
-                unanswered.append(missing.select(*keys))
-                pairs.append(f"{variant}/{model}")
+                frames.append(scored.select(F.lit(variant).alias("variant"), F.lit(model).alias("model"), "*"))
+                coverage_rows += _coverage(recs, relevant, conf.ks, catalogue, variant=variant, model=model)
             log.info("evaluate: %s trained and ranked", variant)
         # A leaf, not the union of every (variant, model)'s plan: the bootstrap joins it with itself once
         # per comparison and Spark renders each query's whole plan on the driver, a string that grows with
         # variants x models x comparisons (the demo's 5 x 4 ran a 4 GiB driver out of heap).
         # localCheckpoint keeps the rows in the executors' block stores and cuts the lineage.
         per_user = union_by_name(frames).localCheckpoint(eager=True, storageLevel=level)
-        # Coverage and the fallback counts of every (variant, model) in one job each, not two per pair:
-        # on a small lake each Spark job costs seconds of fixed overhead.
-        coverage_rows = _coverage(union_by_name(listed), relevant, conf.ks, catalogue)
-        counts = union_by_name(unanswered).groupBy("variant", "model").count().collect()
-        fallback = dict.fromkeys(pairs, 0) | {f"{r['variant']}/{r['model']}": int(r["count"]) for r in counts}
         names = ranking.metric_names(conf.ks)
         summaries = ev.bootstrap(
             per_user, names, variants, seed=cfg.run.seed, resamples=conf.bootstrap_resamples,
@@ -197,20 +191,21 @@ def _extra_inputs(lake: Lake, cfg: RecaugConfig) -> tuple[dict[str, DataFrame], 
     return found, runs, skipped
 
 
-def _coverage(recs: DataFrame, relevant: DataFrame, ks: tuple[int, ...], catalogue: int) -> list[dict[str, Any]]:
-    """Catalogue coverage@k per (variant, model, segment) of ``recs`` ``(variant, model, user_id, items)``:
-    distinct items in the top k of the segment's users / catalogue (one job for every pair and k)."""
+def _coverage(
+    recs: DataFrame, relevant: DataFrame, ks: tuple[int, ...], catalogue: int, *, variant: str, model: str
+) -> list[dict[str, Any]]:
+    """Catalogue coverage@k per segment: distinct items in the top k of the segment's users / catalogue
+    (one job for every k)."""
     mine = relevant.select("segment", "user_id").join(recs, "user_id")
-    ranked = mine.select("variant", "model", "segment", F.posexplode("items").alias("pos", "item"))
-    counted = ranked.groupBy("variant", "model", "segment").agg(
+    ranked = mine.select("segment", F.posexplode("items").alias("pos", "item"))
+    counted = ranked.groupBy("segment").agg(
         *[F.count_distinct(F.when(F.col("pos") < k, F.col("item"))).alias(f"c{k}") for k in ks]
     )
     return [
-        {"variant": r["variant"], "model": r["model"], "segment": r["segment"], "k": k,
-         "value": r[f"c{k}"] / max(catalogue, 1)}
+        {"variant": variant, "model": model, "segment": r["segment"], "k": k, "value": r[f"c{k}"] / max(catalogue, 1)}
         for r in counted.collect()
         for k in ks
-    ]  # fmt: skip
+    ]
 
 
 def _rows(run_id: str, summaries: dict[str, Any], names: list[str], coverage: list[dict[str, Any]]) -> list[Row]:
