@@ -102,7 +102,7 @@ class Draws:
         """A uniformly random permutation of the rows' positions (argsort of uniform draws)."""
         return np.argsort(self.uniform(index), kind="stable")
 
-    def integers(self, index: int, low: int, high: int) -> np.ndarray:
-        """Integers in [low, high) per row."""
+    def integers(self, index: int, low: int, high: int | np.ndarray) -> np.ndarray:
+        """Integers in [low, high) per row (``high``: one bound, or one per row)."""
         integers: np.ndarray = low + np.floor(self.uniform(index) * (high - low)).astype(np.int64)
         return integers

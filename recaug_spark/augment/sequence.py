@@ -89,10 +89,18 @@ class Edit:
         return cls(np.arange(n), np.asarray(items).copy(), np.zeros(n, dtype=bool))
 
 
+def spans(lengths: np.ndarray, ratio: float, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``lengths`` (one per key of ``draws``): a span of about ``ratio`` of the row (at least
+    one item; none of an empty row) and its start, drawn by draw 0. Crop and reorder edit it; the
+    contrastive views' batch forms (recommend/sasrec/views.py) call it for many rows at once."""
+    span = np.where(lengths > 0, np.maximum(1, np.floor(ratio * lengths).astype(np.int64)), 0)
+    start = draws.integers(0, 0, np.maximum(lengths - span + 1, 1))
+    return start, span
+
+
 def _span(n: int, ratio: float, draws: Draws) -> tuple[int, int]:
-    length = max(1, int(np.floor(ratio * n)))
-    start = int(draws.integers(0, 0, n - length + 1)[0])
-    return start, length
+    start, length = spans(np.array([n], dtype=np.int64), ratio, draws)
+    return int(start[0]), int(length[0])
 
 
 def crop(items: np.ndarray, draws: Draws, *, eta: float) -> Edit:

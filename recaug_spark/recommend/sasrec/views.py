@@ -21,7 +21,7 @@ from typing import TypeVar
 import numpy as np
 
 from recaug_spark.augment import recipes
-from recaug_spark.augment.sequence import SimilarItems
+from recaug_spark.augment.sequence import SimilarItems, spans
 from recaug_spark.config import CropOp, MaskOp, ReorderOp, ViewOp
 from recaug_spark.recommend.sasrec.model import PAD
 from recaug_spark.rng import Draws
@@ -35,13 +35,6 @@ def _as(op: ViewOp, kind: type[Op]) -> Op:
     if not isinstance(op, kind):
         raise TypeError(f"the batch form of {kind.__name__} got a {type(op).__name__}")
     return op
-
-
-def _span(lengths: np.ndarray, ratio: float, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
-    """augment/sequence.py's span per row: about ``ratio`` of the row, at a start drawn by draw 0."""
-    span = np.where(lengths > 0, np.maximum(1, np.floor(ratio * lengths).astype(np.int64)), 0)
-    start = draws.integers(0, 0, np.maximum(lengths - span + 1, 1))
-    return start, span
 
 
 def _gather(items: np.ndarray, source: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +55,7 @@ def _order_within(lengths: np.ndarray, width: int, draws: Draws, index: int) -> 
 def _crop_batch(
     op: ViewOp, items: np.ndarray, lengths: np.ndarray, draws: Draws, _: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    start, span = _span(lengths, _as(op, CropOp).eta, draws)
+    start, span = spans(lengths, _as(op, CropOp).eta, draws)
     return _gather(items, start[:, None] + np.arange(items.shape[1]), span)
 
 
@@ -86,7 +79,7 @@ def _reorder_batch(
     op: ViewOp, items: np.ndarray, lengths: np.ndarray, draws: Draws, _: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
     width = items.shape[1]
-    start, span = _span(lengths, _as(op, ReorderOp).beta, draws)
+    start, span = spans(lengths, _as(op, ReorderOp).beta, draws)
     shuffled = _order_within(span, width, draws, 1)
     offset = np.arange(width) - start[:, None]
     inside = (offset >= 0) & (offset < span[:, None])
