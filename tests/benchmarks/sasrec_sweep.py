@@ -25,24 +25,22 @@ from recaug_spark.config import SasrecConfig, load_config
 from recaug_spark.lake import Lake
 from recaug_spark.prep import split
 from recaug_spark.recommend.sasrec import sequences as sq
-from recaug_spark.recommend.sasrec.score import training_data
-from recaug_spark.recommend.sasrec.train import TrainingData, Validation, measures, train
+from recaug_spark.recommend.sasrec.score import variant_data
+from recaug_spark.recommend.sasrec.train import TrainingData, Validation, mask_items, measures, target_ranks, train
 from recaug_spark.schema import SILVER_EVENTS, SILVER_SPLIT
 from recaug_spark.session import build_session
 
 
 def popularity_measures(data: TrainingData) -> tuple[float, float]:
-    """Validation (MRR, NDCG@10) of ranking by training-target counts, each row's input items left out
-    and ties broken by item index, as SASRec's validation ranks."""
-    scores = data.popularity().astype(np.float64)
-    index = np.arange(len(scores))
+    """Validation (MRR, NDCG@10) of ranking by training-target counts, ranked as SASRec's validation
+    ranks its scores (input items left out, ties by item index)."""
+    inputs, targets = torch.from_numpy(data.valid_inputs), torch.from_numpy(data.valid_targets)
+    counts = torch.from_numpy(data.popularity().astype(np.float64))
     ranks = []
-    for inputs, target in zip(data.valid_inputs, data.valid_targets, strict=True):
-        row = scores.copy()
-        row[inputs[inputs > 0] - 1] = -np.inf
-        own = row[target - 1]
-        ranks.append(int(((row > own) | ((row == own) & (index < target - 1))).sum()))
-    mrr, ndcg, _ = measures(torch.tensor(ranks, dtype=torch.long))
+    for start in range(0, len(targets), 1024):  # (rows x catalogue) doubles a chunk
+        part = targets[start : start + 1024]
+        ranks.append(target_ranks(mask_items(counts.expand(len(part), -1), inputs[start : start + 1024]), part))
+    mrr, ndcg, _ = measures(torch.cat(ranks) if ranks else torch.zeros(0, dtype=torch.long))
     return mrr, ndcg
 
 
@@ -92,9 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if max_len not in built:
             conf = cfg.evaluate.sasrec.model_copy(update={"max_len": max_len})
             history = sq.histories(real, index, conf)
-            validation = sq.validation_slice(history, conf, seed=cfg.run.seed).persist()
-            windows = sq.training_sequences(history, validation, {}, index, conf, weights={})
-            built[max_len] = training_data(windows, validation, items=items, max_len=max_len)
+            built[max_len] = variant_data(history, {}, index, conf, seed=cfg.run.seed, weights={}, items=items)
         return built[max_len]
 
     first = data_for(cfg.evaluate.sasrec.max_len)

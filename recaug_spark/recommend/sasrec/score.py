@@ -65,6 +65,24 @@ def training_data(sequences: DataFrame, validation: DataFrame, *, items: int, ma
     )  # fmt: skip
 
 
+def variant_data(
+    history: DataFrame,
+    extra: Mapping[str, DataFrame],
+    index: DataFrame,
+    conf: SasrecConfig,
+    *,
+    seed: int,
+    weights: Mapping[str, float],
+    items: int,
+) -> TrainingData:
+    """A variant's collected training windows (real ``history`` + ``extra``) and validation slice."""
+    validation = sq.validation_slice(history, conf, seed=seed).persist()
+    sequences = sq.training_sequences(history, validation, extra, index, conf, weights=weights)
+    data = training_data(sequences, validation, items=items, max_len=conf.max_len)
+    validation.unpersist()
+    return data
+
+
 def _row_order(matrix: np.ndarray) -> np.ndarray:
     """The permutation that sorts ``matrix``'s rows lexicographically."""
     order: np.ndarray = np.lexsort(matrix.T[::-1]) if len(matrix) else np.arange(0)
@@ -106,14 +124,7 @@ def fit(
     item_ids = tuple(r["item_id"] for r in index.orderBy(sq.ITEM_IX).collect())  # the catalogue, bounded
     history = sq.histories(real, index, conf).persist()
     views = view_maker(real, index, conf, items=len(item_ids), seed=seed) if contrastive else None
-    validation = sq.validation_slice(history, conf, seed=seed).persist()
-    data = training_data(
-        sq.training_sequences(history, validation, extra, index, conf, weights=weights),
-        validation,
-        items=len(item_ids),
-        max_len=conf.max_len,
-    )
-    validation.unpersist()
+    data = variant_data(history, extra, index, conf, seed=seed, weights=weights, items=len(item_ids))
     log.info(
         "sasrec: %d training sequences, %d validation users, %d items", len(data.sequences), len(data.valid_targets),
         len(item_ids),

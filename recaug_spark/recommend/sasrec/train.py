@@ -272,11 +272,21 @@ def validation_ranks(model: SASRec, inputs: torch.Tensor, targets: torch.Tensor,
     for start in range(0, len(targets), chunk):
         rows = order[start : start + chunk]
         seqs, target = trimmed(inputs[rows]), targets[rows]
-        scores = mask_items(model.logits(model.last_hidden(seqs)), seqs)
-        own = scores.gather(1, (target - 1)[:, None])
-        index = torch.arange(scores.shape[1], device=scores.device)[None, :]
-        ranks[rows] = ((scores > own) | ((scores == own) & (index < (target - 1)[:, None]))).sum(1)
+        ranks[rows] = target_ranks(mask_items(model.logits(model.last_hidden(seqs)), seqs), target)
     return ranks
+
+
+def target_ranks(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The 0-based rank of each row's target (1-based item index) in ``scores`` (B, N), ties counted
+    against the target only for smaller item indices.
+
+    Example:
+        >>> target_ranks(torch.tensor([[1.0, 3.0, 3.0, 2.0]]), torch.tensor([3])).tolist()
+        [1]
+    """
+    own = scores.gather(1, (targets - 1)[:, None])
+    index = torch.arange(scores.shape[1], device=scores.device)[None, :]
+    return ((scores > own) | ((scores == own) & (index < (targets - 1)[:, None]))).sum(1)
 
 
 def measures(ranks: torch.Tensor) -> tuple[float, float, float]:
