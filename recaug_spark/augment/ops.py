@@ -131,6 +131,9 @@ class Op:
         view: It can make SASRec's contrastive views (``evaluate.sasrec.contrastive.ops``; needs ``items``).
         token: The parameter naming the item it writes in place of an edited one (a mask token): a view
             writes the model's mask index there instead.
+        strength: The float parameter whose size is the op's strength (the augmentation policy scales it,
+            recaug_spark/policy/candidates.py); None: the op has no one such parameter.
+        strength_kept: The strength parameter is the share kept (crop's ``eta``): the strength is 1 - it.
     """
 
     params: type[AugmentOp]
@@ -145,6 +148,8 @@ class Op:
     short: bool = False
     view: bool = False
     token: str | None = None
+    strength: str | None = None
+    strength_kept: bool = False
 
     @property
     def name(self) -> str:
@@ -223,7 +228,9 @@ def _spread(params: GaussianNoiseOp, values: Mapping[Statistic, float | None]) -
     )
 
 
-GAUSSIAN_NOISE = Op(GaussianNoiseOp, ROW, _gaussian_noise, columns=("column",), statistics=_std, check=_spread)
+GAUSSIAN_NOISE = Op(
+    GaussianNoiseOp, ROW, _gaussian_noise, columns=("column",), statistics=_std, check=_spread, strength="sigma"
+)
 
 
 class SaltAndPepperOp(AugmentOp):
@@ -253,7 +260,13 @@ def _has_quantiles(params: SaltAndPepperOp, values: Mapping[Statistic, float | N
 
 
 SALT_AND_PEPPER = Op(
-    SaltAndPepperOp, ROW, _salt_and_pepper, columns=("column",), statistics=_quantiles, check=_has_quantiles
+    SaltAndPepperOp,
+    ROW,
+    _salt_and_pepper,
+    columns=("column",),
+    statistics=_quantiles,
+    check=_has_quantiles,
+    strength="share",
 )
 
 
@@ -308,7 +321,7 @@ def _jitter(params: JitterOp, fitted: Fitted) -> ColumnKernel:
     return _one(lambda x, d: numeric.jitter(x, d, r=params.r))
 
 
-JITTER = Op(JitterOp, ROW, _jitter, columns=("column",))
+JITTER = Op(JitterOp, ROW, _jitter, columns=("column",), strength="r")
 
 
 class FeatureMaskOp(AugmentOp):
@@ -325,7 +338,7 @@ def _feature_mask(params: FeatureMaskOp, fitted: Fitted) -> ColumnKernel:
     return _one(lambda x, d: numeric.feature_mask(x, d, p=params.share, fill=fill))
 
 
-FEATURE_MASK = Op(FeatureMaskOp, ROW, _feature_mask, columns=("column",))
+FEATURE_MASK = Op(FeatureMaskOp, ROW, _feature_mask, columns=("column",), strength="share")
 
 
 class CropOp(AugmentOp):
@@ -339,7 +352,7 @@ def _crop(params: CropOp, similar: Similar) -> ItemKernel:
     return lambda items, d: sequence.crop(items, d, eta=params.eta)
 
 
-CROP = Op(CropOp, SEQUENCE, items=_crop, view=True)
+CROP = Op(CropOp, SEQUENCE, items=_crop, view=True, strength="eta", strength_kept=True)
 
 
 class MaskOp(AugmentOp):
@@ -354,7 +367,9 @@ def _mask(params: MaskOp, similar: Similar) -> ItemKernel:
     return lambda items, d: sequence.mask(items, d, gamma=params.gamma, token=params.token)
 
 
-MASK = Op(MaskOp, SEQUENCE, items=_mask, needs=frozenset({Need.ITEM_PRICES}), view=True, token="token")
+MASK = Op(
+    MaskOp, SEQUENCE, items=_mask, needs=frozenset({Need.ITEM_PRICES}), view=True, token="token", strength="gamma"
+)
 
 
 class ReorderOp(AugmentOp):
@@ -368,7 +383,7 @@ def _reorder(params: ReorderOp, similar: Similar) -> ItemKernel:
     return lambda items, d: sequence.reorder(items, d, beta=params.beta)
 
 
-REORDER = Op(ReorderOp, SEQUENCE, items=_reorder, view=True)
+REORDER = Op(ReorderOp, SEQUENCE, items=_reorder, view=True, strength="beta")
 
 
 class SubstituteOp(AugmentOp):
@@ -383,7 +398,9 @@ def _substitute(params: SubstituteOp, similar: Similar) -> ItemKernel:
 
 
 SIMILAR_AND_PRICES = frozenset({Need.SIMILAR_ITEMS, Need.ITEM_PRICES})
-SUBSTITUTE = Op(SubstituteOp, SEQUENCE, items=_substitute, needs=SIMILAR_AND_PRICES, short=True, view=True)
+SUBSTITUTE = Op(
+    SubstituteOp, SEQUENCE, items=_substitute, needs=SIMILAR_AND_PRICES, short=True, view=True, strength="ratio"
+)
 
 
 class InsertOp(AugmentOp):
@@ -397,7 +414,7 @@ def _insert(params: InsertOp, similar: Similar) -> ItemKernel:
     return lambda items, d: sequence.insert(items, d, ratio=params.ratio, similar=similar())
 
 
-INSERT = Op(InsertOp, SEQUENCE, items=_insert, needs=SIMILAR_AND_PRICES, short=True, view=True)
+INSERT = Op(InsertOp, SEQUENCE, items=_insert, needs=SIMILAR_AND_PRICES, short=True, view=True, strength="ratio")
 
 
 class SlideWindowOp(AugmentOp):
@@ -428,7 +445,7 @@ def _subset_split(params: SubsetSplitOp, similar: Similar) -> ItemKernel:
     return lambda items, d: sequence.subset_split(items, d, dropout=params.dropout)
 
 
-SUBSET_SPLIT = Op(SubsetSplitOp, SEQUENCE, items=_subset_split)
+SUBSET_SPLIT = Op(SubsetSplitOp, SEQUENCE, items=_subset_split, strength="dropout")
 
 
 class TimeShiftOp(AugmentOp):
@@ -464,7 +481,7 @@ def _categorical_jitter(params: CategoricalJitterOp, fitted: Fitted) -> ColumnKe
     return _one(kernel)
 
 
-CATEGORICAL_JITTER = Op(CategoricalJitterOp, ROW, _categorical_jitter, attributes=("attr",))
+CATEGORICAL_JITTER = Op(CategoricalJitterOp, ROW, _categorical_jitter, attributes=("attr",), strength="share")
 
 # The packaged ops, in the order of the config union and of the reference (docs/configuration.md).
 PACKAGED: tuple[Op, ...] = (

@@ -19,6 +19,7 @@ from recaug_spark.recommend.sasrec.model import Architecture, SASRec
 from recaug_spark.recommend.sasrec.topk import Scorer, right_aligned, top_k_columns
 from recaug_spark.recommend.sasrec.train import (
     Negatives,
+    Trainer,
     TrainingData,
     bucketed_batches,
     full_softmax_loss,
@@ -137,6 +138,44 @@ def test_training_learns_a_deterministic_chain_and_is_seeded() -> None:
         torch.testing.assert_close(tensor, second.state[name], rtol=0, atol=0, msg=name)
     other = train(data, FAST.model_copy(update={"steps": 5}), seed=6)
     assert any(not torch.equal(t, other.state[n]) for n, t in first.state.items())
+
+
+def test_training_paused_and_resumed_equals_one_run() -> None:
+    """A Trainer advanced in three pieces (the policy's rungs) ends with the weights, history and best
+    step of one uninterrupted run; advancing a finished trainer does nothing."""
+    conf = FAST.model_copy(update={"eval_every": 4, "steps": 30})
+    whole = train(_chain_data(), conf, seed=3)
+    trainer = Trainer(_chain_data(), conf, seed=3)
+    for until in (5, 12, 40):
+        trainer.advance(until)
+    assert trainer.finished and trainer.step == 30
+    assert [h.step for h in trainer.result.history] == [h.step for h in whole.history] == [4, 8, 12, 16, 20, 24, 28, 30]
+    assert trainer.result.best_step == whole.best_step
+    for name, tensor in whole.state.items():
+        torch.testing.assert_close(tensor, trainer.result.state[name], rtol=0, atol=0, msg=name)
+    assert trainer.advance(100).steps_run == 30
+    best = trainer.best_model()
+    for name, tensor in whole.state.items():
+        torch.testing.assert_close(tensor, best.state_dict()[name], rtol=0, atol=0, msg=name)
+
+
+def test_trainer_switches_its_training_sequences_and_keeps_its_model() -> None:
+    """use(): from then on the batches come from the new sequences (here every one is item 1 then item 2:
+    a loss near 0 once learned), the model goes on from where it was, the catalogue stays the same."""
+    data = _chain_data()
+    conf = FAST.model_copy(update={"eval_every": 10, "steps": 400, "patience": 100})
+    trainer = Trainer(data, conf, seed=2)
+    trainer.advance(200)
+    forward = trainer.result.best_ndcg
+    pairs = np.zeros_like(data.sequences)
+    pairs[:, -2:] = [1, 2]
+    trainer.use(TrainingData(pairs, data.valid_inputs, data.valid_targets, items=data.items))
+    trainer.advance(400)
+    history = trainer.result.history
+    assert forward > 0.8 and history[-1].step == 400
+    assert history[-1].loss < 0.05 < history[0].loss, [round(h.loss, 3) for h in history]
+    with pytest.raises(ValueError, match="items"):
+        trainer.use(TrainingData(data.sequences, data.valid_inputs, data.valid_targets, items=data.items + 1))
 
 
 def test_sampled_softmax_training_also_learns_the_chain() -> None:

@@ -31,6 +31,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -332,6 +333,144 @@ class Negatives:
         return negatives, self.log_kq[negatives - 1]
 
 
+class Trainer:
+    """SASRec training that pauses and goes on: :meth:`advance` runs optimizer steps up to a step count,
+    validating every ``eval_every`` steps and after the last of ``steps`` (not at a pause, so that a run
+    advanced in pieces equals one run), and keeps the best validation's weights;
+    :meth:`use` swaps the training sequences between two advances (pre-training on one set, fine-tuning on
+    another) with the model, the optimizer and the random streams kept. :func:`train` is one advance to
+    ``steps``; the augmentation policy (recommend/policy/) advances many candidates a rung at a time.
+
+    With ``views`` (the variant ``real+contrastive``), each batch adds ``contrastive.lambda`` x the
+    InfoNCE loss of two views of its sequences' inputs (recommend/sasrec/views.py). With ``world > 1``
+    (one process per rank, recaug_spark/distributed.py) every rank draws the same batches and takes its
+    share of each, gradients are averaged before each step, and rank 0 validates and decides for all.
+    Torch threads: ``conf.threads``, or the cores this process may run on (set while a call runs).
+    """
+
+    def __init__(
+        self,
+        data: TrainingData,
+        conf: SasrecConfig,
+        *,
+        seed: int,
+        views: ViewMaker | None = None,
+        rank: int = 0,
+        world: int = 1,
+        on_validation: Callable[[Validation], None] | None = None,
+    ) -> None:
+        self.conf, self.views, self.rank, self.world, self.on_validation = conf, views, rank, world, on_validation
+        self.started = time.perf_counter()
+        self.device = pick_device(conf.device, key="evaluate.sasrec.device")
+        with self._threads():
+            self.arch = Architecture(
+                items=data.items, max_len=conf.max_len, hidden=conf.hidden, inner=conf.inner, layers=conf.layers,
+                heads=conf.heads, dropout=conf.dropout, mask_token=views is not None and views.mask_index is not None,
+            )  # fmt: skip
+            torch.manual_seed(seed)  # initial weights (equal on every rank) and dropout
+            self.model = SASRec(self.arch).to(self.device)
+            if world > 1:
+                torch.manual_seed(seed * 7919 + rank)  # each rank its own dropout masks
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=conf.lr, weight_decay=conf.weight_decay)
+            self.generator = torch.Generator().manual_seed(seed)  # batches and negatives, on the CPU
+            self.result = TrainedSasrec(
+                state={}, architecture=self.arch, device=str(self.device), threads=torch.get_num_threads(),
+                loss=conf.loss,
+            )  # fmt: skip
+        self.valid_inputs = torch.from_numpy(data.valid_inputs).to(self.device)
+        self.valid_targets = torch.from_numpy(data.valid_targets).to(self.device)
+        self.use(data)
+        self.step, self.best_mrr, self.since_best, self.total, self.counted = 0, -1.0, 0, 0.0, 0
+
+    @contextmanager
+    def _threads(self) -> Iterator[None]:
+        threads = torch.get_num_threads()
+        if self.world == 1:
+            torch.set_num_threads(self.conf.threads or available_cores())
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+    def use(self, data: TrainingData) -> None:
+        """Train on ``data``'s sequences from the next step on (the validation slice stays the first one's)."""
+        if data.items != self.arch.items:
+            raise ValueError(f"training data over {data.items} items for a model of {self.arch.items}")
+        self.data = data
+        self.negatives = Negatives(data, self.conf, self.device) if self.conf.loss == "sampled_softmax" else None
+        self.sequences = torch.from_numpy(data.sequences).to(self.device)
+        self.weights = None if data.weights is None else torch.from_numpy(data.weights).float().to(self.device)
+        self.batches = bucketed_batches(data.targets, self.conf.batch_size, self.generator)
+
+    @property
+    def finished(self) -> bool:
+        """The budget of ``steps`` is spent or early stopping ended training."""
+        return self.result.stopped_early or self.step >= self.conf.steps
+
+    def advance(self, until: int) -> TrainedSasrec:
+        """Run steps up to ``until`` (at most ``steps``; none once finished); the result so far."""
+        conf, model, device, rank, world = self.conf, self.model, self.device, self.rank, self.world
+        last = min(until, conf.steps)
+        with self._threads():
+            model.train()
+            while not self.finished and self.step < last:
+                self.step = step = self.step + 1
+                passes, batch = next(self.batches)
+                drawn, log_kq = self.negatives.draw(self.generator) if self.negatives is not None else (None, None)
+                rows = batch[rank::world].to(device)
+                mine = None if self.weights is None else self.weights[rows]
+                loss = step_loss(model, self.sequences[rows], negatives=drawn, log_kq=log_kq, weights=mine)
+                if self.views is not None and len(rows):
+                    keys = rows.cpu().numpy()
+                    inputs = self.data.sequences[keys][:, :-1]  # the last column is only ever a target
+                    pair = self.views.views(inputs, keys, epoch=passes, width=conf.max_len)
+                    # positions count from the right, so a view cut to its longest row reads the same items
+                    first, second = (model.last_hidden(trimmed(torch.from_numpy(v)).to(device)) for v in pair)
+                    loss = loss + conf.contrastive.weight * info_nce(first, second, tau=conf.contrastive.tau)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                all_reduce_grads(model, world)
+                self.optimizer.step()
+                self.total, self.counted = self.total + loss.item(), self.counted + 1
+                if step % conf.eval_every == 0 or step == conf.steps:
+                    self._validate(step)
+        self.result.seconds = time.perf_counter() - self.started
+        return self.result
+
+    def _validate(self, step: int) -> None:
+        """One validation: logged, recorded, the weights kept when the MRR is the best so far, early stopping."""
+        conf, model, result = self.conf, self.model, self.result
+        ranks = validation_ranks(model, self.valid_inputs, self.valid_targets) if self.rank == 0 else None
+        mrr, ndcg, hr = measures(ranks) if ranks is not None else (0.0, 0.0, 0.0)
+        model.train()
+        stats = Validation(step, self.total / max(self.counted, 1), mrr, ndcg, hr, time.perf_counter() - self.started)
+        self.total, self.counted = 0.0, 0
+        result.history.append(stats)
+        result.steps_run = step
+        if self.rank == 0:
+            log.info(
+                "sasrec step %d/%d: loss %.4f, validation MRR %.4f NDCG@10 %.4f HR@10 %.4f, %.1f s, %s, "
+                "%d thread(s) x %d process(es)",
+                step, conf.steps, stats.loss, mrr, ndcg, hr, stats.seconds, self.device, result.threads, self.world,
+            )  # fmt: skip
+        if self.on_validation is not None:
+            self.on_validation(stats)
+        if agree(mrr > self.best_mrr, self.world, self.device):
+            self.best_mrr, self.since_best = mrr, 0
+            result.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            result.best = stats
+        else:
+            self.since_best += 1
+            if self.since_best >= conf.patience and step >= conf.min_steps:
+                result.stopped_early = True
+
+    def best_model(self) -> SASRec:
+        """A model holding the best validation's weights (the current ones before any validation), in eval mode."""
+        best = SASRec(self.arch).to(self.device)
+        best.load_state_dict(self.result.state or self.model.state_dict())
+        return best.eval()
+
+
 def train(
     data: TrainingData,
     conf: SasrecConfig,
@@ -342,85 +481,7 @@ def train(
     world: int = 1,
     on_validation: Callable[[Validation], None] | None = None,
 ) -> TrainedSasrec:
-    """Train SASRec on ``data`` with ``conf``; the weights of the validation with the best MRR.
-
-    With ``views`` (the variant ``real+contrastive``), each batch adds ``contrastive.lambda`` x the
-    InfoNCE loss of two views of its sequences' inputs (recommend/sasrec/views.py). With ``world > 1``
-    (one process per rank, recaug_spark/distributed.py) every rank draws the same batches and takes its
-    share of each, gradients are averaged before each step, and rank 0 validates and decides for all.
-    Torch threads: ``conf.threads``, or the cores this process may run on (set, restored after).
-    """
-    started = time.perf_counter()
-    device = pick_device(conf.device, key="evaluate.sasrec.device")
-    threads = torch.get_num_threads()
-    if world == 1:
-        torch.set_num_threads(conf.threads or available_cores())
-    try:
-        arch = Architecture(
-            items=data.items, max_len=conf.max_len, hidden=conf.hidden, inner=conf.inner, layers=conf.layers,
-            heads=conf.heads, dropout=conf.dropout, mask_token=views is not None and views.mask_index is not None,
-        )  # fmt: skip
-        torch.manual_seed(seed)  # initial weights (equal on every rank) and dropout
-        model = SASRec(arch).to(device)
-        if world > 1:
-            torch.manual_seed(seed * 7919 + rank)  # each rank its own dropout masks
-        optimizer = torch.optim.Adam(model.parameters(), lr=conf.lr, weight_decay=conf.weight_decay)
-        generator = torch.Generator().manual_seed(seed)  # batches and negatives, on the CPU
-        negatives = Negatives(data, conf, device) if conf.loss == "sampled_softmax" else None
-        sequences = torch.from_numpy(data.sequences).to(device)
-        weights = None if data.weights is None else torch.from_numpy(data.weights).float().to(device)
-        valid_inputs = torch.from_numpy(data.valid_inputs).to(device)
-        valid_targets = torch.from_numpy(data.valid_targets).to(device)
-        result = TrainedSasrec(
-            state={}, architecture=arch, device=str(device), threads=torch.get_num_threads(), loss=conf.loss
-        )
-        batches = bucketed_batches(data.targets, conf.batch_size, generator)
-        best, since_best, total, counted = -1.0, 0, 0.0, 0
-        model.train()
-        for step in range(1, conf.steps + 1):
-            passes, batch = next(batches)
-            drawn, log_kq = negatives.draw(generator) if negatives is not None else (None, None)
-            rows = batch[rank::world].to(device)
-            mine = None if weights is None else weights[rows]
-            loss = step_loss(model, sequences[rows], negatives=drawn, log_kq=log_kq, weights=mine)
-            if views is not None and len(rows):
-                keys = rows.cpu().numpy()
-                inputs = data.sequences[keys][:, :-1]  # the last column is only ever a target
-                pair = views.views(inputs, keys, epoch=passes, width=conf.max_len)
-                # positions count from the right, so a view cut to its longest row reads the same items
-                first, second = (model.last_hidden(trimmed(torch.from_numpy(v)).to(device)) for v in pair)
-                loss = loss + conf.contrastive.weight * info_nce(first, second, tau=conf.contrastive.tau)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            all_reduce_grads(model, world)
-            optimizer.step()
-            total, counted = total + loss.item(), counted + 1
-            if step % conf.eval_every and step != conf.steps:
-                continue
-            mrr, ndcg, hr = measures(validation_ranks(model, valid_inputs, valid_targets)) if rank == 0 else (0, 0, 0)
-            model.train()
-            stats = Validation(step, total / max(counted, 1), mrr, ndcg, hr, time.perf_counter() - started)
-            total, counted = 0.0, 0
-            result.history.append(stats)
-            result.steps_run = step
-            if rank == 0:
-                log.info(
-                    "sasrec step %d/%d: loss %.4f, validation MRR %.4f NDCG@10 %.4f HR@10 %.4f, %.1f s, %s, "
-                    "%d thread(s) x %d process(es)",
-                    step, conf.steps, stats.loss, mrr, ndcg, hr, stats.seconds, device, result.threads, world,
-                )  # fmt: skip
-            if on_validation is not None:
-                on_validation(stats)
-            if agree(mrr > best, world, device):
-                best, since_best = mrr, 0
-                result.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                result.best = stats
-            else:
-                since_best += 1
-                if since_best >= conf.patience and step >= conf.min_steps:
-                    result.stopped_early = True
-                    break
-        result.seconds = time.perf_counter() - started
-        return result
-    finally:
-        torch.set_num_threads(threads)
+    """Train SASRec on ``data`` with ``conf`` for ``steps`` (or until early stopping); the weights of the
+    validation with the best MRR (:class:`Trainer`)."""
+    trainer = Trainer(data, conf, seed=seed, views=views, rank=rank, world=world, on_validation=on_validation)
+    return trainer.advance(conf.steps)

@@ -1,0 +1,99 @@
+"""The do-no-harm rule: a candidate is chosen for a segment only when its validation difference with
+``real`` there has an interval above 0 and its interval on all users does not reach below ``-harm`` x
+real's mean; otherwise the model's policy is no augmentation, said in words. Pure Python."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ALL = "all"
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate against ``real`` on one segment of the policy slice, both trained ``steps`` steps:
+    the means of the metric, their difference and its paired bootstrap interval."""
+
+    model: str
+    candidate: str
+    segment: str
+    steps: int
+    users: int
+    value: float
+    real: float
+    difference: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A model's policy: the candidate applied (``none``: no augmentation), the segments it lifts, and why."""
+
+    model: str
+    candidate: str
+    segments: tuple[str, ...]
+    reason: str
+
+
+def lifted(rows: Sequence[Evidence], *, harm: float) -> tuple[str, ...]:
+    """The segments a candidate's ``rows`` (one per segment, one training) lift under the rule: none when
+    its all-users interval reaches below ``-harm`` x real's mean (or there is no all-users row).
+
+    Example:
+        >>> e = lambda s, lo, real=0.1: Evidence("m", "c", s, 100, 50, real + lo, real, lo, lo, lo + 0.02)
+        >>> lifted([e("all", -0.0005), e("short", 0.001)], harm=0.01)
+        ('short',)
+        >>> lifted([e("all", -0.002), e("short", 0.001)], harm=0.01)  # all users: -2% possible
+        ()
+    """
+    everyone = [r for r in rows if r.segment == ALL]
+    if not everyone or everyone[0].ci_low < -harm * everyone[0].real:
+        return ()
+    return tuple(r.segment for r in rows if r.users > 0 and r.ci_low > 0)
+
+
+def decide(model: str, rows: Sequence[Evidence], *, harm: float) -> Decision:
+    """The model's policy from the evidence of its fully trained candidates (any number, each with its
+    segments): the qualifying candidate whose weakest lifted segment has the highest interval low, ties
+    by order; or ``none``, with the reason.
+
+    Example:
+        >>> e = lambda c, s, lo: Evidence("sasrec", c, s, 100, 50, 0.1 + lo, 0.1, lo, lo, lo + 0.02)
+        >>> decide("sasrec", [e("crop", "all", -0.003), e("crop", "cold", 0.002)], harm=0.01).reason
+        'no augmentation: crop lifts cold, but on all users its interval reaches -3.0% of real (the limit is -1.0%)'
+    """
+    candidates = list(dict.fromkeys(r.candidate for r in rows))
+    best: tuple[float, str, tuple[str, ...]] | None = None
+    for candidate in candidates:
+        mine = [r for r in rows if r.candidate == candidate]
+        segments = lifted(mine, harm=harm)
+        if segments:
+            floor = min(r.ci_low for r in mine if r.segment in segments)
+            if best is None or floor > best[0]:
+                best = (floor, candidate, segments)
+    if best is not None:
+        _, candidate, segments = best
+        return Decision(
+            model, candidate, segments, f"{candidate}: lifts {', '.join(segments)} with no harm on all users"
+        )
+    return Decision(model, NONE, (), "no augmentation: " + _why_not(rows, candidates, harm=harm))
+
+
+def _why_not(rows: Sequence[Evidence], candidates: Sequence[str], *, harm: float) -> str:
+    if not rows:
+        return "no candidate was trained"
+    for candidate in candidates:
+        mine = [r for r in rows if r.candidate == candidate]
+        up = [r.segment for r in mine if r.users > 0 and r.ci_low > 0]
+        everyone = next((r for r in mine if r.segment == ALL), None)
+        if up and everyone is not None:
+            reach = everyone.ci_low / everyone.real if everyone.real else float("-inf")
+            return (
+                f"{candidate} lifts {', '.join(up)}, but on all users its interval reaches {reach:.1%} of real "
+                f"(the limit is {-harm:.1%})"
+            )
+    names = ", ".join(candidates)
+    return f"no candidate's difference with real ({names}) has an interval above 0 in any segment"

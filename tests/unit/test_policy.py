@@ -1,0 +1,144 @@
+"""The augmentation policy's pure parts: the successive-halving schedule and promotion, the do-no-harm
+rule and the candidate grid (no Spark, no torch)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recaug_spark.config import CropOp, GaussianNoiseOp, RandomScalingOp, SubstituteOp
+from recaug_spark.policy import halving
+from recaug_spark.policy.candidates import RECIPE, Search, grid, scaled, specs
+from recaug_spark.policy.decide import NONE, Evidence, decide, lifted
+
+
+def test_a_schedule_of_27_candidates_costs_three_trainings_by_hand() -> None:
+    plan = halving.schedule(27, 2700, eta=3, unit=100, budget=4.0)
+    assert [(r.steps, r.candidates) for r in plan.rungs] == [(100, 27), (300, 9), (900, 3), (2700, 1)]
+    # 27 x 100 + 9 x 200 + 3 x 600 + 1 x 1800: each rung's survivors resume
+    assert plan.steps == 8100 and plan.admitted == 27 and plan.eta == 3
+
+
+def test_rungs_fall_on_validations_and_collapse_when_the_unit_is_coarse() -> None:
+    # 9500 / 27 = 352 -> 250, 9500 / 9 = 1056 -> 1000, 9500 / 3 = 3167 -> 3250
+    assert [(r.steps, r.candidates) for r in halving.rungs(26, 9500, eta=3, unit=250)] == [
+        (250, 26), (1000, 9), (3250, 3), (9500, 1),
+    ]  # fmt: skip
+    # 600 / 9 and 600 / 3 both round to the unit: one rung below the top
+    assert [(r.steps, r.candidates) for r in halving.rungs(9, 600, eta=3, unit=200)] == [(200, 9), (600, 1)]
+    assert halving.rungs(1, 500, eta=3, unit=100) == (halving.Rung(500, 1),)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 200), st.integers(1, 20_000), st.integers(2, 5), st.integers(1, 500),
+    st.floats(2.0, 8.0),
+)  # fmt: skip
+def test_a_schedule_stays_within_its_budget(n: int, full: int, eta: int, unit: int, budget: float) -> None:
+    plan = halving.schedule(n, full, eta=eta, unit=unit, budget=budget)
+    assert plan.steps <= (budget - 1) * full
+    assert plan.admitted <= n and plan.eta >= eta
+    if plan.admitted:
+        steps = [r.steps for r in plan.rungs]
+        survivors = [r.candidates for r in plan.rungs]
+        assert steps == sorted(set(steps)) and steps[-1] == full
+        assert survivors[0] == plan.admitted and (survivors[-1] == 1 or len(survivors) == 1)
+        assert survivors == sorted(survivors, reverse=True)
+
+
+def test_promotion_keeps_the_best_in_order_and_breaks_ties_by_position() -> None:
+    assert halving.promote([0.1, 0.3, 0.3, 0.2], 2) == [1, 2]
+    assert halving.promote([0.2, 0.5, 0.5, 0.5], 2) == [1, 2]
+    assert halving.promote([0.0], 3) == [0]
+
+
+def _evidence(candidate: str, segment: str, low: float, *, real: float = 0.1, users: int = 100) -> Evidence:
+    return Evidence("sasrec", candidate, segment, 1000, users, real + low + 0.01, real, low + 0.01, low, low + 0.02)
+
+
+def test_a_candidate_is_chosen_for_the_segments_it_lifts_without_harm() -> None:
+    rows = [
+        _evidence("crop", "all", -0.0009), _evidence("crop", "short", 0.002), _evidence("crop", "cold", -0.01),
+        _evidence("insert", "all", 0.0001), _evidence("insert", "cold", 0.004), _evidence("insert", "warm", 0.003),
+    ]  # fmt: skip
+    decision = decide("sasrec", rows, harm=0.01)
+    # both qualify; insert's weakest lifted segment (0.0001 on all) is below crop's (0.002 on short)
+    assert (decision.candidate, decision.segments) == ("crop", ("short",))
+    assert decide("sasrec", rows[3:], harm=0.01).segments == ("all", "cold", "warm")
+
+
+def test_no_candidate_means_no_augmentation_in_words() -> None:
+    harmful = [_evidence("crop", "all", -0.0011), _evidence("crop", "short", 0.002)]
+    decision = decide("sasrec", harmful, harm=0.01)
+    assert decision.candidate == NONE and decision.segments == ()
+    assert decision.reason == (
+        "no augmentation: crop lifts short, but on all users its interval reaches -1.1% of real (the limit is -1.0%)"
+    )
+    flat = [_evidence("crop", "all", -0.0005), _evidence("crop", "cold", -0.0001)]
+    assert decide("sasrec", flat, harm=0.01).reason == (
+        "no augmentation: no candidate's difference with real (crop) has an interval above 0 in any segment"
+    )
+    assert decide("sasrec", [], harm=0.01).reason == "no augmentation: no candidate was trained"
+    # a lift on a segment without users, or without an all-users row, never counts
+    assert lifted([_evidence("c", "all", 0.001), _evidence("c", "cold", 0.01, users=0)], harm=0.01) == ("all",)
+    assert lifted([_evidence("c", "cold", 0.01)], harm=0.01) == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from(["all", "short", "cold"]), st.floats(-0.01, 0.01)),
+                max_size=12))  # fmt: skip
+def test_a_chosen_candidate_never_risks_more_than_the_harm_on_all_users(
+    rows: list[tuple[str, str, float]],
+) -> None:
+    evidence = [_evidence(c, s, low) for c, s, low in rows]
+    decision = decide("sasrec", evidence, harm=0.01)
+    if decision.candidate == NONE:
+        assert decision.segments == () and decision.reason.startswith("no augmentation: ")
+        return
+    mine = [e for e in evidence if e.candidate == decision.candidate]
+    everyone = next(e for e in mine if e.segment == "all")
+    assert everyone.ci_low >= -0.01 * everyone.real
+    assert decision.segments and all(any(e.segment == s and e.ci_low > 0 for e in mine) for s in decision.segments)
+
+
+RECIPE_OPS = (
+    GaussianNoiseOp(op="gaussian_noise", column="price", sigma=0.05),
+    CropOp(op="crop", eta=0.8, p=0.5),
+    SubstituteOp(op="substitute", ratio=0.2),
+)
+
+
+def test_strength_scales_the_registry_parameter_within_its_bounds() -> None:
+    assert scaled(CropOp(op="crop", eta=0.8), 0.5).eta == pytest.approx(0.9)  # type: ignore[union-attr]
+    assert scaled(GaussianNoiseOp(op="gaussian_noise", column="price", sigma=0.05), 2.0).sigma == 0.1  # type: ignore[union-attr]
+    assert scaled(SubstituteOp(op="substitute", ratio=1.0), 2.0) is None  # already at its bound: unchanged
+    assert scaled(CropOp(op="crop", eta=0.4), 2.0) is None  # eta would be -0.2
+    assert scaled(RandomScalingOp(op="random_scaling", column="price"), 2.0) is None  # no one strength
+    assert scaled(CropOp(op="crop", eta=0.8), 1.0) is None
+
+
+def test_the_grid_varies_one_factor_at_a_time_around_each_base() -> None:
+    search = Search()
+    candidates = grid(RECIPE_OPS, search)
+    ops = specs(RECIPE_OPS, search)
+    names = [c.name for c in candidates]
+    assert len(names) == len(set(names)) == 26
+    assert names[:4] == [
+        "recipe | w0.5 | all | mixed", "gaussian_noise | w0.5 | all | mixed", "crop | w0.5 | all | mixed",
+        "substitute | w0.5 | all | mixed",
+    ]  # fmt: skip
+    assert candidates[0].source == RECIPE and candidates[0].specs == (0, 1, 2)
+    crop_half = next(c for c in candidates if c.name == "crop x0.5 | w0.5 | all | mixed")
+    assert ops[crop_half.specs[0]] == CropOp(op="crop", eta=0.9, p=0.5)
+    for candidate in candidates:  # at most one factor off the base
+        off = [candidate.strength != 1, candidate.weight != 0.5, candidate.target != "all", candidate.mode != "mixed"]
+        assert sum(off) <= 1, candidate.name
+        assert all(0 <= i < len(ops) for i in candidate.specs)
+    assert {c.name for c in grid(RECIPE_OPS[1:2], search)} == {
+        "crop | w0.5 | all | mixed", "crop x0.5 | w0.5 | all | mixed", "crop x2 | w0.5 | all | mixed",
+        "crop | w1 | all | mixed", "crop | w0.5 | short | mixed", "crop | w0.5 | cold | mixed",
+        "crop | w0.5 | all | pretrain",
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="base"):
+        Search(targets=())
