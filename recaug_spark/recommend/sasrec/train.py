@@ -338,8 +338,9 @@ class Trainer:
     validating every ``eval_every`` steps and after the last of ``steps`` (not at a pause, so that a run
     advanced in pieces equals one run), and keeps the best validation's weights;
     :meth:`use` swaps the training sequences between two advances (pre-training on one set, fine-tuning on
-    another) with the model, the optimizer and the random streams kept. :func:`train` is one advance to
-    ``steps``; the augmentation policy (recommend/policy/) advances many candidates a rung at a time.
+    another) with the model, the optimizer and the random streams kept; the time counted is the time spent
+    in its calls. :func:`train` is one advance to ``steps``; a search advances candidates a rung at a time
+    (recaug_spark/policy/halving.py).
 
     With ``views`` (the variant ``real+contrastive``), each batch adds ``contrastive.lambda`` x the
     InfoNCE loss of two views of its sequences' inputs (recommend/sasrec/views.py). With ``world > 1``
@@ -360,7 +361,7 @@ class Trainer:
         on_validation: Callable[[Validation], None] | None = None,
     ) -> None:
         self.conf, self.views, self.rank, self.world, self.on_validation = conf, views, rank, world, on_validation
-        self.started = time.perf_counter()
+        begun, self.spent = time.perf_counter(), 0.0
         self.device = pick_device(conf.device, key="evaluate.sasrec.device")
         with self._threads():
             self.arch = Architecture(
@@ -381,6 +382,7 @@ class Trainer:
         self.valid_targets = torch.from_numpy(data.valid_targets).to(self.device)
         self.use(data)
         self.step, self.best_mrr, self.since_best, self.total, self.counted = 0, -1.0, 0, 0.0, 0
+        self.begun, self.spent = begun, time.perf_counter() - begun  # begun: the current call's start
 
     @contextmanager
     def _threads(self) -> Iterator[None]:
@@ -411,6 +413,7 @@ class Trainer:
         """Run steps up to ``until`` (at most ``steps``; none once finished); the result so far."""
         conf, model, device, rank, world = self.conf, self.model, self.device, self.rank, self.world
         last = min(until, conf.steps)
+        self.begun = time.perf_counter()
         with self._threads():
             model.train()
             while not self.finished and self.step < last:
@@ -434,7 +437,8 @@ class Trainer:
                 self.total, self.counted = self.total + loss.item(), self.counted + 1
                 if step % conf.eval_every == 0 or step == conf.steps:
                     self._validate(step)
-        self.result.seconds = time.perf_counter() - self.started
+        self.spent += time.perf_counter() - self.begun
+        self.result.seconds = self.spent
         return self.result
 
     def _validate(self, step: int) -> None:
@@ -443,7 +447,8 @@ class Trainer:
         ranks = validation_ranks(model, self.valid_inputs, self.valid_targets) if self.rank == 0 else None
         mrr, ndcg, hr = measures(ranks) if ranks is not None else (0.0, 0.0, 0.0)
         model.train()
-        stats = Validation(step, self.total / max(self.counted, 1), mrr, ndcg, hr, time.perf_counter() - self.started)
+        seconds = self.spent + time.perf_counter() - self.begun
+        stats = Validation(step, self.total / max(self.counted, 1), mrr, ndcg, hr, seconds)
         self.total, self.counted = 0.0, 0
         result.history.append(stats)
         result.steps_run = step
