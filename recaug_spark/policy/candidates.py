@@ -1,11 +1,12 @@
 """The policy's candidates, one factor at a time around a base.
 
-Sources: each op of the recipe (``augment.ops``) alone and the recipe (all of them). The base of a source: strength
-x1, the first of ``search.weights``, ``targets`` and ``modes``. Each source's base, then each single
-op at every other strength (its registry ``strength`` parameter scaled, within the parameter's bounds;
-a kept share such as crop's ``eta`` scales its complement), each base at every other weight, target and
-mode. A candidate's augmented rows are the rows of its op specs; the recipe at x1 reuses the single
-ops' rows, so one augment run over :func:`specs` makes every candidate's rows.
+Sources: each op of the recipe (``augment.ops``) alone and the recipe (all of them). The base of a
+source: strength x1, the first of :class:`Search`'s ``weights``, ``targets`` and ``modes``. Each
+source's base, then each single op at every other strength (its registry ``strength`` parameter
+scaled, within the parameter's bounds; a kept share such as crop's ``eta`` scales its complement),
+each base at every other weight, target and mode. A candidate's augmented rows are the rows of its op
+specs; the recipe at x1 reuses the single ops' rows, so one augment run over :func:`specs` makes every
+candidate's rows.
 """
 
 from __future__ import annotations
@@ -105,11 +106,12 @@ def grid(recipe: Sequence[AugmentOp], search: Search) -> list[Candidate]:
     sources = [(RECIPE, tuple(range(len(recipe))))] if len(recipe) > 1 else []
     sources += [(_label(names, i), (i,)) for i in range(len(recipe))]
     bases = [Candidate(s, 1.0, ix, base_weight, base_target, base_mode) for s, ix in sources]
+    singles = bases[-len(recipe) :]  # each op alone, in recipe order
     out = list(bases)
-    for i, spec in enumerate(recipe):
+    for single, spec in zip(singles, recipe, strict=True):
         for factor in search.strengths:
             if (s := scaled(spec, factor)) is not None:
-                out.append(replace(bases[-len(recipe) + i], strength=factor, specs=(all_specs.index(s),)))
+                out.append(replace(single, strength=factor, specs=(all_specs.index(s),)))
     for base in bases:
         out += [replace(base, weight=w) for w in search.weights[1:]]
         out += [replace(base, target=t) for t in search.targets[1:]]

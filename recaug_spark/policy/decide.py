@@ -49,9 +49,19 @@ def lifted(rows: Sequence[Evidence], *, harm: float) -> tuple[str, ...]:
         >>> lifted([e("all", -0.002), e("short", 0.001)], harm=0.01)  # all users: -2% possible
         ()
     """
-    everyone = [r for r in rows if r.segment == ALL]
-    if not everyone or everyone[0].ci_low < -harm * everyone[0].real:
+    everyone = _everyone(rows)
+    if everyone is None or everyone.ci_low < -harm * everyone.real:
         return ()
+    return _above_zero(rows)
+
+
+def _everyone(rows: Sequence[Evidence]) -> Evidence | None:
+    """The all-users row of one candidate's evidence, if any."""
+    return next((r for r in rows if r.segment == ALL), None)
+
+
+def _above_zero(rows: Sequence[Evidence]) -> tuple[str, ...]:
+    """The segments (with users) whose difference with real has an interval above 0, harm aside."""
     return tuple(r.segment for r in rows if r.users > 0 and r.ci_low > 0)
 
 
@@ -65,10 +75,11 @@ def decide(model: str, rows: Sequence[Evidence], *, harm: float) -> Decision:
         >>> decide("sasrec", [e("crop", "all", -0.003), e("crop", "cold", 0.002)], harm=0.01).reason
         'no augmentation: crop lifts cold, but on all users its interval reaches -3.0% of real (the limit is -1.0%)'
     """
-    candidates = list(dict.fromkeys(r.candidate for r in rows))
+    groups: dict[str, list[Evidence]] = {}
+    for row in rows:
+        groups.setdefault(row.candidate, []).append(row)
     best: tuple[float, str, tuple[str, ...]] | None = None
-    for candidate in candidates:
-        mine = [r for r in rows if r.candidate == candidate]
+    for candidate, mine in groups.items():
         segments = lifted(mine, harm=harm)
         if segments:
             floor = min(r.ci_low for r in mine if r.segment in segments)
@@ -79,21 +90,20 @@ def decide(model: str, rows: Sequence[Evidence], *, harm: float) -> Decision:
         return Decision(
             model, candidate, segments, f"{candidate}: lifts {', '.join(segments)} with no harm on all users"
         )
-    return Decision(model, NONE, (), "no augmentation: " + _why_not(rows, candidates, harm=harm))
+    return Decision(model, NONE, (), "no augmentation: " + _why_not(groups, harm=harm))
 
 
-def _why_not(rows: Sequence[Evidence], candidates: Sequence[str], *, harm: float) -> str:
-    if not rows:
+def _why_not(groups: dict[str, list[Evidence]], *, harm: float) -> str:
+    """Why no candidate qualifies: the first one that lifts a segment but risks harm, else none lifts."""
+    if not groups:
         return "no candidate was trained"
-    for candidate in candidates:
-        mine = [r for r in rows if r.candidate == candidate]
-        up = [r.segment for r in mine if r.users > 0 and r.ci_low > 0]
-        everyone = next((r for r in mine if r.segment == ALL), None)
+    for candidate, mine in groups.items():
+        up, everyone = _above_zero(mine), _everyone(mine)
         if up and everyone is not None:
             reach = everyone.ci_low / everyone.real if everyone.real else float("-inf")
             return (
                 f"{candidate} lifts {', '.join(up)}, but on all users its interval reaches {reach:.1%} of real "
                 f"(the limit is {-harm:.1%})"
             )
-    names = ", ".join(candidates)
+    names = ", ".join(groups)
     return f"no candidate's difference with real ({names}) has an interval above 0 in any segment"

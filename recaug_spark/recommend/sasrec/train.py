@@ -361,7 +361,7 @@ class Trainer:
         on_validation: Callable[[Validation], None] | None = None,
     ) -> None:
         self.conf, self.views, self.rank, self.world, self.on_validation = conf, views, rank, world, on_validation
-        begun, self.spent = time.perf_counter(), 0.0
+        self.begun, self.spent = time.perf_counter(), 0.0  # begun: the current call's start
         self.device = pick_device(conf.device, key="evaluate.sasrec.device")
         with self._threads():
             self.arch = Architecture(
@@ -381,8 +381,8 @@ class Trainer:
         self.valid_inputs = torch.from_numpy(data.valid_inputs).to(self.device)
         self.valid_targets = torch.from_numpy(data.valid_targets).to(self.device)
         self.use(data)
-        self.step, self.best_mrr, self.since_best, self.total, self.counted = 0, -1.0, 0, 0.0, 0
-        self.begun, self.spent = begun, time.perf_counter() - begun  # begun: the current call's start
+        self.step, self.since_best, self.total, self.counted = 0, 0, 0.0, 0
+        self.spent = time.perf_counter() - self.begun
 
     @contextmanager
     def _threads(self) -> Iterator[None]:
@@ -460,8 +460,8 @@ class Trainer:
             )  # fmt: skip
         if self.on_validation is not None:
             self.on_validation(stats)
-        if agree(mrr > self.best_mrr, self.world, self.device):
-            self.best_mrr, self.since_best = mrr, 0
+        if agree(result.best is None or mrr > result.best.mrr, self.world, self.device):
+            self.since_best = 0
             result.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             result.best = stats
         else:
