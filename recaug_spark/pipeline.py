@@ -57,6 +57,7 @@ from recaug_spark.schema import (
     GENERATE_RUN,
     GOLD_AUGMENTED,
     GOLD_EVAL,
+    GOLD_POLICY,
     GOLD_SYNTHETIC,
     LAKE_TABLES,
     SILVER_EVENTS,
@@ -99,8 +100,9 @@ class Stage:
     """A stage of the CLI contract.
 
     ``module`` holds ``run(job)``, and optionally ``identity(job) -> dict[str, int]`` (what the stage's
-    output is a function of, besides its config; default: the pinned input versions); it is imported
-    when the stage runs, so that ``recaug --help`` imports neither torch nor the stages.
+    output is a function of, besides its config; default: the pinned input versions) and ``idle(cfg) ->
+    str | None`` (why the config leaves it nothing to do); it is imported when the stage runs, so that
+    ``recaug --help`` imports neither torch nor the stages.
     """
 
     name: str
@@ -117,6 +119,14 @@ class Stage:
         """The stage's work."""
         result: StageResult = importlib.import_module(self.module).run(job)
         return result
+
+    def idle(self, cfg: RecaugConfig) -> str | None:
+        """Why the stage has nothing to do under ``cfg`` (its module's optional ``idle(cfg)``), decided before
+        its ``running`` row: None when it has work."""
+        custom: Callable[[RecaugConfig], str | None] | None = getattr(
+            importlib.import_module(self.module), "idle", None
+        )
+        return None if custom is None else custom(cfg)
 
     def identity(self, job: Job) -> dict[str, int]:
         """What the stage's output is a function of, besides its config: compared with its last success."""
@@ -180,6 +190,15 @@ _RECORDS: dict[str, Stage] = {
             outputs=(GOLD_SYNTHETIC,),
             sections=("gan", "generate", "run"),
             run_column=GENERATE_RUN,
+        ),
+        Stage(
+            "policy",
+            "train period -> gold/augment_policy: the augmentation that lifts which users of each model, or none",
+            "recaug_spark.stages.policy",
+            inputs=_PREPARED,
+            outputs=(GOLD_POLICY,),
+            sections=("policy", "augment", "split", "evaluate", "run"),
+            run_column="run_id",
         ),
         Stage(
             "evaluate",
@@ -292,6 +311,8 @@ def _attempts(stage: Stage, spark: SparkSession, cfg: RecaugConfig, lake: Lake, 
 
     def attempt() -> StageResult:
         pinned = lake.versions([*stage.inputs, *stage.reads])
+        if (why := stage.idle(cfg)) is not None:
+            return StageResult(status=SKIPPED, message=why, input_versions=pinned)
         previous = last_succeeded(lake, stage.name) if stage.skip != "never" else None
         job = Job(spark, cfg, lake.pinned(pinned), ctx, pinned, previous)
         identity = stage.identity(job) if stage.skip == "unchanged" else dict(pinned)

@@ -24,6 +24,7 @@ SILVER_SPLIT = "silver/split"
 GOLD_AUGMENTED = "gold/augmented_events"
 GOLD_SYNTHETIC = "gold/synthetic_events"
 GOLD_EVAL = "gold/eval_metrics"
+GOLD_POLICY = "gold/augment_policy"
 LOCKS = "gold/locks"
 # The run-id column that partitions each run-scoped gold table (a run replaces its own partition).
 AUGMENT_RUN = "aug_run_id"
@@ -32,7 +33,7 @@ GENERATE_RUN = "gen_run_id"
 LAKE_TABLES = (
     BRONZE_EVENTS, BRONZE_ITEMS, BRONZE_USERS, BRONZE_QUARANTINE, BRONZE_FILES,
     SILVER_EVENTS, SILVER_STATS, SILVER_USER_FEATURES, SILVER_ITEM_FEATURES, SILVER_FEEDBACK, SILVER_SPLIT,
-    GOLD_AUGMENTED, GOLD_SYNTHETIC, GOLD_EVAL, PIPELINE_RUNS, LOCKS,
+    GOLD_AUGMENTED, GOLD_SYNTHETIC, GOLD_POLICY, GOLD_EVAL, PIPELINE_RUNS, LOCKS,
 )  # fmt: skip
 
 _STRING_MAP = T.MapType(T.StringType(), T.StringType())
@@ -219,6 +220,31 @@ EVAL_METRICS = T.StructType(
         T.StructField("lift", T.DoubleType(), True),  # difference / real's value
         T.StructField("p_value", T.DoubleType(), True),
         T.StructField("n_users", T.LongType(), False),
+    ]
+)
+
+# gold/augment_policy: the policy search's evidence, one row per (model, candidate, segment, rung); the
+# candidate's augmentation (its op specs as JSON, weight, target users, SASRec mode) so that evaluate can
+# apply the chosen one; ``chosen`` marks the chosen candidate's lifted segments (confirmation half).
+AUGMENT_POLICY = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("model", T.StringType(), False),
+        T.StructField("candidate", T.StringType(), False),
+        T.StructField("segment", T.StringType(), False),
+        T.StructField("steps", T.IntegerType(), False),  # both the candidate and real trained this many steps
+        T.StructField("users", T.LongType(), False),
+        T.StructField("value", T.DoubleType(), False),  # the candidate's NDCG@10 on the policy slice
+        T.StructField("real", T.DoubleType(), False),  # real's, same users, same steps
+        T.StructField("difference", T.DoubleType(), False),
+        T.StructField("ci_low", T.DoubleType(), False),
+        T.StructField("ci_high", T.DoubleType(), False),
+        T.StructField("sample", T.StringType(), False),  # selection (promotes) or confirmation (decides)
+        T.StructField("chosen", T.BooleanType(), False),
+        T.StructField("ops", T.StringType(), False),
+        T.StructField("weight", T.DoubleType(), False),
+        T.StructField("target", T.StringType(), False),
+        T.StructField("mode", T.StringType(), False),
     ]
 )
 

@@ -91,6 +91,7 @@ from recaug_spark.config.mapping import (
     UserFiles,
     UserMapping,
 )
+from recaug_spark.config.policy import PolicyConfig
 from recaug_spark.config.preprocess import (
     BotRule,
     CleanConfig,
@@ -129,9 +130,9 @@ __all__ = [
     "GaussianNoiseOp", "GenerateConfig", "Identifier", "ImputeSpec", "IngestConfig", "InsertOp", "ItemFiles",
     "ItemKnnConfig", "ItemMapping", "ItemsFromEvents", "JitterOp", "LakeConfig", "Layer", "MaintainConfig",
     "MaskOp", "MixtureConfig", "ModelName", "NonNegativeFloat", "NormalizeSpec", "OpSpec", "PathStr",
-    "PositiveInt", "PreprocessConfig", "Provenance", "RandomScalingOp", "RecaugConfig", "RefreshConfig",
-    "RefreshStage", "ReorderOp", "RotationOp", "RuleSpec", "RunConfig", "SaltAndPepperOp", "SasrecConfig",
-    "SlideWindowOp", "SourceConfig", "SparkConfig", "SplitConfig", "SubsetSplitOp", "SubstituteOp",
+    "PolicyConfig", "PositiveInt", "PreprocessConfig", "Provenance", "RandomScalingOp", "RecaugConfig",
+    "RefreshConfig", "RefreshStage", "ReorderOp", "RotationOp", "RuleSpec", "RunConfig", "SaltAndPepperOp",
+    "SasrecConfig", "SlideWindowOp", "SourceConfig", "SparkConfig", "SplitConfig", "SubsetSplitOp", "SubstituteOp",
     "TableMapping", "TimeRangeRule", "TimeShiftOp", "TimestampSpec", "UnitInterval", "UserFiles", "UserMapping",
     "UtcDatetime", "Variant", "ViewOp", "absolutize", "default_conf_dir", "expand_env", "load_config",
     "merge_layers", "override_layer", "parse_value", "read_layer",

@@ -16,5 +16,5 @@ RESERVED_PREFIX = "_rc_"  # bookkeeping columns of the record parser (sources/re
 
 SAFE_RETENTION_HOURS = 168.0  # Delta's default VACUUM retention (7 days): shorter breaks readers and time travel
 
-RefreshStage = Literal["ingest", "preprocess", "split", "augment", "train-gan", "generate", "evaluate"]
+RefreshStage = Literal["ingest", "preprocess", "split", "augment", "train-gan", "generate", "policy", "evaluate"]
 REFRESH_ORDER: tuple[str, ...] = get_args(RefreshStage)  # the stages of a refresh, in pipeline order

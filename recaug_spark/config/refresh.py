@@ -33,7 +33,7 @@ class RefreshConfig(Frozen):
 
         Example:
             >>> RefreshConfig(from_stage="generate").stages()
-            ('generate', 'evaluate')
+            ('generate', 'policy', 'evaluate')
         """
         if self.only is not None:
             return (self.only,)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from recaug_spark.config.augment import AugmentConfig
 from recaug_spark.config.evaluate import EvaluateConfig
@@ -13,6 +13,7 @@ from recaug_spark.config.gan import GanConfig, GenerateConfig
 from recaug_spark.config.infrastructure import LakeConfig, RunConfig, SparkConfig
 from recaug_spark.config.ingest import IngestConfig
 from recaug_spark.config.maintain import MaintainConfig
+from recaug_spark.config.policy import SEARCHABLE, PolicyConfig
 from recaug_spark.config.preprocess import PreprocessConfig
 from recaug_spark.config.refresh import RefreshConfig
 from recaug_spark.config.source import SourceConfig
@@ -32,10 +33,29 @@ class RecaugConfig(Frozen):
     augment: AugmentConfig = Field(AugmentConfig(), description="Stage augment: the ops over the training rows.")
     gan: GanConfig = Field(GanConfig(), description="Stage train-gan: the conditional WGAN-GP.")
     generate: GenerateConfig = Field(GenerateConfig(), description="Stage generate: synthetic events.")
+    policy: PolicyConfig = Field(PolicyConfig(), description="Stage policy: the augmentation that lifts each model.")
     evaluate: EvaluateConfig = Field(EvaluateConfig(), description="Stage evaluate: recommenders per variant.")
     maintain: MaintainConfig = Field(MaintainConfig(), description="Stage maintain: OPTIMIZE and VACUUM.")
     refresh: RefreshConfig = Field(RefreshConfig(), description="Stage refresh: which stages run, and the lock.")
     source: SourceConfig = Field(..., description="What ingest reads: the demo shop or delimited files.")
+
+    @model_validator(mode="after")
+    def _searched_models_are_evaluated(self) -> RecaugConfig:
+        missing = [m for m in self.policy.models or () if m not in self.evaluate.models]
+        if self.policy.mode == "auto" and missing:
+            raise ValueError(
+                f"policy.models {missing} are not in evaluate.models {list(self.evaluate.models)}: add them "
+                "there, or leave them out of policy.models"
+            )
+        return self
+
+    @property
+    def policy_models(self) -> tuple[str, ...]:
+        """The models stage policy searches for: none with ``policy.mode: fixed``."""
+        if self.policy.mode == "fixed":
+            return ()
+        chosen = self.policy.models
+        return chosen if chosen is not None else tuple(m for m in self.evaluate.models if m in SEARCHABLE)
 
     def config_hash(self) -> str:
         """A short, stable hash of the whole configuration (values only: descriptions do not enter it)."""

@@ -1,7 +1,7 @@
 """The policy's candidates, one factor at a time around a base.
 
 Sources: each op of the recipe (``augment.ops``) alone and the recipe (all of them). The base of a
-source: strength x1, the first of :class:`Search`'s ``weights``, ``targets`` and ``modes``. Each
+source: strength x1, the first of ``policy``'s ``weights``, ``targets`` and ``modes``. Each
 source's base, then each single op at every other strength (its registry ``strength`` parameter
 scaled, within the parameter's bounds; a kept share such as crop's ``eta`` scales its complement),
 each base at every other weight, target and mode. A candidate's augmented rows are the rows of its op
@@ -19,27 +19,9 @@ from pydantic import ValidationError
 
 from recaug_spark.augment import ops
 from recaug_spark.config import AugmentOp
+from recaug_spark.config.policy import PolicyConfig
 
 RECIPE = "recipe"
-
-
-@dataclass(frozen=True)
-class Search:
-    """What the grid varies: strength multipliers tried besides x1 (an op's registry ``strength``
-    parameter), weights of the augmented rows, whose rows are augmented (``all``, ``short``: short
-    histories, ``cold``: cold users) and how SASRec takes them (``mixed``: real and augmented rows
-    throughout; ``pretrain``: real + augmented first, then real only); the first of each is the base."""
-
-    strengths: tuple[float, ...] = (0.5, 2.0)
-    weights: tuple[float, ...] = (0.5, 1.0)
-    targets: tuple[str, ...] = ("all", "short", "cold")
-    modes: tuple[str, ...] = ("mixed", "pretrain")
-
-    def __post_init__(self) -> None:
-        if not (self.weights and self.targets and self.modes):
-            raise ValueError("a search needs at least one weight, target and mode (the first is the base)")
-        if min(self.strengths + self.weights, default=1.0) <= 0:
-            raise ValueError(f"strengths {self.strengths} and weights {self.weights} must be > 0")
 
 
 @dataclass(frozen=True)
@@ -56,9 +38,9 @@ class Candidate:
 
     @property
     def name(self) -> str:
-        """``crop x0.5 | w0.5 | short | mixed``: the source, its strength multiplier, weight, target, mode."""
+        """``crop x0.5, w0.5, short, mixed``: the source, its strength multiplier, weight, target, mode."""
         strength = "" if self.strength == 1 else f" x{self.strength:g}"
-        return f"{self.source}{strength} | w{self.weight:g} | {self.target} | {self.mode}"
+        return f"{self.source}{strength}, w{self.weight:g}, {self.target}, {self.mode}"
 
 
 def scaled(spec: AugmentOp, factor: float) -> AugmentOp | None:
@@ -89,7 +71,7 @@ def scaled(spec: AugmentOp, factor: float) -> AugmentOp | None:
         return None
 
 
-def specs(recipe: Sequence[AugmentOp], search: Search) -> list[AugmentOp]:
+def specs(recipe: Sequence[AugmentOp], search: PolicyConfig) -> list[AugmentOp]:
     """Every op spec a candidate needs: each op of the recipe at x1 (in order), then each scaled one."""
     out = list(recipe)
     for spec in recipe:
@@ -97,7 +79,7 @@ def specs(recipe: Sequence[AugmentOp], search: Search) -> list[AugmentOp]:
     return out
 
 
-def grid(recipe: Sequence[AugmentOp], search: Search) -> list[Candidate]:
+def grid(recipe: Sequence[AugmentOp], search: PolicyConfig) -> list[Candidate]:
     """The candidates, bases first (the recipe, then each op), then their strength, weight, target and
     mode variations; ``specs(recipe, search)`` numbers their op specs."""
     all_specs = specs(recipe, search)

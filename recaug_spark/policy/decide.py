@@ -11,10 +11,14 @@ ALL = "all"
 NONE = "none"
 
 
+SELECTION, CONFIRMATION = "selection", "confirmation"
+
+
 @dataclass(frozen=True)
 class Evidence:
     """A candidate against ``real`` on one segment of the policy slice, both trained ``steps`` steps:
-    the means of the metric, their difference and its paired bootstrap interval."""
+    the means of the metric, their difference and its paired bootstrap interval; ``sample``: the half of
+    the slice's users measured (``selection`` promotes candidates, ``confirmation`` decides)."""
 
     model: str
     candidate: str
@@ -26,6 +30,7 @@ class Evidence:
     difference: float
     ci_low: float
     ci_high: float
+    sample: str = CONFIRMATION
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
+
+Key = TypeVar("Key", bound="SupportsRichComparison")
 
 
 @dataclass(frozen=True)
@@ -82,14 +88,17 @@ def schedule(candidates: int, full: int, *, eta: int, unit: int, budget: float) 
     return Schedule((), eta, 0)
 
 
-def promote(scores: Sequence[float], keep: int) -> list[int]:
-    """The positions of the ``keep`` best scores, in position order; ties go to the earlier position.
+def promote(scores: Sequence[Key], keep: int) -> list[int]:
+    """The positions of the ``keep`` best (largest) scores, in position order; ties go to the earlier
+    position. Scores are anything ordered: numbers, or tuples compared field by field.
 
     Example:
         >>> promote([0.1, 0.3, 0.3, 0.2], 2)
         [1, 2]
         >>> promote([0.5, 0.5, 0.5], 1)
         [0]
+        >>> promote([(0, 0.9), (1, 0.1), (1, 0.2)], 1)
+        [2]
     """
-    ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    ranked = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)  # stable: ties keep position order
     return sorted(ranked[:keep])

@@ -10,6 +10,7 @@ from typing import Any
 from recaug_spark import storage
 from recaug_spark.lake import Lake
 from recaug_spark.report.evaluation import write_evaluation_report
+from recaug_spark.report.policy import write_policy_report
 
 
 def publish(lake: Lake, run_id: str, write: Callable[[Path], Sequence[Path]]) -> str:
@@ -32,3 +33,9 @@ def evaluation_report(lake: Lake, run_id: str, rows: list[dict[str, Any]], meta:
     """The evaluation report (report/evaluation.py) of a run into the lake; the path of its report.md."""
     target = publish(lake, run_id, lambda tmp: write_evaluation_report(tmp, rows=rows, meta=meta))
     return storage.join(target, "report.md")
+
+
+def policy_report(lake: Lake, run_id: str, rows: list[dict[str, Any]], meta: Mapping[str, Any]) -> str:
+    """The policy report (report/policy.py) of a run into the lake; the path of its policy.md."""
+    target = publish(lake, run_id, lambda tmp: write_policy_report(tmp, rows=rows, meta=meta))
+    return storage.join(target, "policy.md")

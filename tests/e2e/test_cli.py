@@ -26,7 +26,9 @@ def recaug(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
 def test_help_lists_every_stage() -> None:
     out = recaug("--help")
     assert out.returncode == 0
-    stages = ["ingest", "preprocess", "split", "augment", "train-gan", "generate", "evaluate", "refresh", "maintain"]
+    stages = [
+        "ingest", "preprocess", "split", "augment", "train-gan", "generate", "policy", "evaluate", "refresh", "maintain",
+    ]
     assert [s.name for s in STAGES] == stages
     assert all(f"    {s}" in out.stdout for s in stages)
 

@@ -67,7 +67,7 @@ def test_a_second_refresh_skips_every_stage_and_changes_no_table(
     shutil.copytree(reference_refresh, root)
     result = execute("refresh", _cfg(root), spark, run_id="again")
     assert _statuses(spark, root, "again") == dict.fromkeys(
-        ("ingest", "preprocess", "split", "augment", "train-gan", "generate", "evaluate"), SKIPPED
+        ("ingest", "preprocess", "split", "augment", "train-gan", "generate", "policy", "evaluate"), SKIPPED
     )
     assert "reports/ref/report.md" in result.message  # the report that stands
     assert_same_tables(spark, root, reference_refresh)

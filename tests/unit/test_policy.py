@@ -1,16 +1,20 @@
-"""The augmentation policy's pure parts: the successive-halving schedule and promotion, the do-no-harm
-rule and the candidate grid (no Spark, no torch)."""
+"""The augmentation policy's driver-side parts: the successive-halving schedule and promotion, the
+do-no-harm rule, the candidate grid, the search over arms and a candidate's training data (no Spark
+session)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recaug_spark.config import CropOp, GaussianNoiseOp, RandomScalingOp, SubstituteOp
-from recaug_spark.policy import halving
-from recaug_spark.policy.candidates import RECIPE, Search, grid, scaled, specs
+from recaug_spark.config import CropOp, GaussianNoiseOp, PolicyConfig, RandomScalingOp, SubstituteOp
+from recaug_spark.policy import halving, search
+from recaug_spark.policy.candidates import RECIPE, Candidate, grid, scaled, specs
 from recaug_spark.policy.decide import NONE, Evidence, decide, lifted
+from recaug_spark.policy.sasrec import Pool
+from recaug_spark.recommend.sasrec.train import TrainingData
 
 
 def test_a_schedule_of_27_candidates_costs_three_trainings_by_hand() -> None:
@@ -119,26 +123,97 @@ def test_strength_scales_the_registry_parameter_within_its_bounds() -> None:
 
 
 def test_the_grid_varies_one_factor_at_a_time_around_each_base() -> None:
-    search = Search()
+    search = PolicyConfig()
     candidates = grid(RECIPE_OPS, search)
     ops = specs(RECIPE_OPS, search)
     names = [c.name for c in candidates]
     assert len(names) == len(set(names)) == 26
     assert names[:4] == [
-        "recipe | w0.5 | all | mixed", "gaussian_noise | w0.5 | all | mixed", "crop | w0.5 | all | mixed",
-        "substitute | w0.5 | all | mixed",
+        "recipe, w0.5, all, mixed", "gaussian_noise, w0.5, all, mixed", "crop, w0.5, all, mixed",
+        "substitute, w0.5, all, mixed",
     ]  # fmt: skip
     assert candidates[0].source == RECIPE and candidates[0].specs == (0, 1, 2)
-    crop_half = next(c for c in candidates if c.name == "crop x0.5 | w0.5 | all | mixed")
+    crop_half = next(c for c in candidates if c.name == "crop x0.5, w0.5, all, mixed")
     assert ops[crop_half.specs[0]] == CropOp(op="crop", eta=0.9, p=0.5)
     for candidate in candidates:  # at most one factor off the base
         off = [candidate.strength != 1, candidate.weight != 0.5, candidate.target != "all", candidate.mode != "mixed"]
         assert sum(off) <= 1, candidate.name
         assert all(0 <= i < len(ops) for i in candidate.specs)
     assert {c.name for c in grid(RECIPE_OPS[1:2], search)} == {
-        "crop | w0.5 | all | mixed", "crop x0.5 | w0.5 | all | mixed", "crop x2 | w0.5 | all | mixed",
-        "crop | w1 | all | mixed", "crop | w0.5 | short | mixed", "crop | w0.5 | cold | mixed",
-        "crop | w0.5 | all | pretrain",
+        "crop, w0.5, all, mixed", "crop x0.5, w0.5, all, mixed", "crop x2, w0.5, all, mixed",
+        "crop, w1, all, mixed", "crop, w0.5, short, mixed", "crop, w0.5, cold, mixed",
+        "crop, w0.5, all, pretrain",
     }  # fmt: skip
-    with pytest.raises(ValueError, match="base"):
-        Search(targets=())
+    with pytest.raises(ValueError, match="at least 1 item"):
+        PolicyConfig(targets=())
+
+
+class _Arm:
+    """A fake arm: its per-user values are a fixed offset over real's, counted from its steps."""
+
+    def __init__(self, offset: np.ndarray) -> None:
+        self.offset, self.steps, self.calls = offset, 0, []
+
+    def advance(self, steps: int) -> None:
+        self.calls.append(steps)
+        self.steps = steps
+
+    def values(self) -> np.ndarray:
+        return BASE + self.offset * min(self.steps, 400) / 400
+
+    @property
+    def seconds(self) -> float:
+        return float(self.steps)
+
+
+BASE = np.linspace(0.1, 0.5, 40)  # 40 users' values under real
+
+
+def test_the_search_promotes_by_merit_and_compares_at_equal_steps() -> None:
+    segments = {"all": np.ones(40, dtype=bool), "cold": np.arange(40) < 10}
+    lift_cold = np.where(segments["cold"], 0.2, 0.0)
+    offsets = {"a": np.full(40, -0.3), "b": lift_cold, "c": np.full(40, 0.001), "d": np.zeros(40)}
+    made: dict[str, _Arm] = {}
+
+    def make(candidate: Candidate) -> _Arm:
+        made[candidate.source] = _Arm(offsets[candidate.source])
+        return made[candidate.source]
+
+    arms = [Candidate(name, 1.0, (0,), 1.0, "all", "mixed") for name in offsets]
+    plan = halving.Schedule((halving.Rung(100, 4), halving.Rung(200, 2), halving.Rung(400, 1)), eta=2, admitted=4)
+    real = _Arm(np.zeros(40))
+    confirm = np.arange(40) % 2 == 1
+    boot = search.Bootstrap(200, 0.95, 0)
+    found = search.run("m", real, arms, make, plan=plan, segments=segments, confirm=confirm, boot=boot, harm=0.01)
+    assert real.calls == [100, 200, 400]
+    assert made["a"].calls == [100] and made["d"].calls == [100]  # harmful, and no lift: dropped at the first rung
+    assert made["b"].calls == [100, 200, 400] and made["c"].calls == [100, 200]
+    assert {r.candidate.split(",")[0] for r in found.top} == {"b"} and {r.steps for r in found.top} == {400}
+    assert {r.sample for r in found.top} == {"confirmation"}  # decided on the half no promotion read
+    assert {(r.steps, r.sample) for r in found.rows} == {
+        (100, "selection"), (200, "selection"), (400, "selection"), (400, "confirmation"),
+    }  # fmt: skip
+    assert all(r.users == 20 for r in found.rows if r.segment == "all")
+    cold = next(r for r in found.top if r.segment == "cold")
+    assert cold.users == 5 and cold.difference == pytest.approx(0.2) and cold.ci_low > 0
+    assert found.candidate_steps == 4 * 100 + 2 * 100 + 1 * 200
+    assert found.candidate_seconds == 100 + 100 + 200 + 400  # each arm's seconds once: a, d, c, b
+    assert decide("m", found.top, harm=0.01).segments == ("all", "cold")
+
+
+def test_a_candidate_s_training_data_adds_its_own_windows_at_its_weight() -> None:
+    real = TrainingData(
+        sequences=np.array([[0, 1, 2], [1, 2, 3]]), valid_inputs=np.zeros((1, 2), dtype=np.int64),
+        valid_targets=np.array([1]), items=4,
+    )  # fmt: skip
+    windows = np.array([[1, 2, 3], [0, 2, 4], [0, 3, 4], [0, 1, 2]])
+    pool = Pool(real=real, windows=windows, spec=np.array([0, 0, 1, 0]), group=np.array([0, 2, 2, 1]))
+    everyone = pool.data(Candidate("x", 1.0, (0,), 0.5, "all", "mixed"))
+    assert everyone.sequences.tolist() == [[0, 1, 2], [0, 2, 4], [1, 2, 3]]  # lexicographic, equal windows one row
+    assert everyone.weights is not None and everyone.weights.tolist() == [1.5, 0.5, 1.5]
+    cold = pool.data(Candidate("x", 1.0, (0, 1), 2.0, "cold", "mixed"))
+    assert cold.sequences.tolist() == [[0, 1, 2], [0, 2, 4], [0, 3, 4], [1, 2, 3]]
+    assert cold.weights is not None and cold.weights.tolist() == [1.0, 2.0, 2.0, 1.0]
+    none = pool.data(Candidate("x", 1.0, (1,), 1.0, "short", "mixed"))  # spec 1 has no short user's window
+    assert none.sequences.tolist() == real.sequences.tolist() and none.weights is None
+    assert none.valid_targets is real.valid_targets

@@ -98,8 +98,7 @@ def windows(items: Column, max_len: int) -> Column:
 
 def _windowed(frame: DataFrame, max_len: int, weight: float) -> DataFrame:
     """``(items, weight)``: every window of the ``items`` of each row with at least two items."""
-    rows = frame.where(F.size(ITEMS) >= 2)
-    return rows.select(F.explode(windows(F.col(ITEMS), max_len)).alias(ITEMS), F.lit(float(weight)).alias(WEIGHT))
+    return windowed(frame, max_len).select(ITEMS, F.lit(float(weight)).alias(WEIGHT))
 
 
 def training_sequences(
@@ -118,20 +117,13 @@ def training_sequences(
     ``validation`` is :func:`validation_slice`'s; ``extra`` holds the variant's other rows by kind:
     ``augmented`` (gold/augmented_events rows) and ``synthetic`` (gold/synthetic_events rows).
     """
-    held = validation.select("user_id", TARGET, LAST_EVENT, F.lit(True).alias("_held"))
-    real = history.join(held.select("user_id", "_held"), "user_id", "left").select(
+    held = validation.select("user_id", F.lit(True).alias("_held"))
+    real = history.join(held, "user_id", "left").select(
         F.when(F.col("_held"), drop_last(F.col(ITEMS))).otherwise(F.col(ITEMS)).alias(ITEMS)
     )
     parts = [_windowed(real, conf.max_len, 1.0)]
     if "augmented" in extra:
-        copies = extra["augmented"].join(
-            held.select("user_id", F.col(LAST_EVENT).alias("source_event_id")),
-            ["user_id", "source_event_id"],
-            "left_anti",
-        )
-        answers = held.join(index, held[TARGET] == index[ITEM_IX]).select("user_id", "item_id")
-        copies = copies.join(answers, ["user_id", "item_id"], "left_anti")
-        keyed = ordered_items(copies, index, ["user_id", "aug_ops", "aug_copy"], collapse=conf.collapse_repeats)
+        keyed = augmented_sequences(extra["augmented"], validation, index, conf)
         parts.append(_windowed(keyed, conf.max_len, weights["augmented"]))
     if "synthetic" in extra:
         keyed = ordered_items(extra["synthetic"], index, ["user_id"], collapse=conf.collapse_repeats)
@@ -140,6 +132,24 @@ def training_sequences(
     for part in parts[1:]:
         union = union.unionByName(part)
     return union.groupBy(ITEMS).agg(F.sum(WEIGHT).alias(WEIGHT)).where(F.col(WEIGHT) > 0)
+
+
+def augmented_sequences(augmented: DataFrame, validation: DataFrame, index: DataFrame, conf: SasrecConfig) -> DataFrame:
+    """``(user_id, aug_ops, aug_copy, items, last_event_id)``: each augmented copy as a sequence, less the
+    rows a validation user's copy may not train on (derived from the held-back event, or the held-back
+    item itself); ``validation`` is :func:`validation_slice`'s."""
+    held = validation.select("user_id", TARGET, LAST_EVENT)
+    copies = augmented.join(
+        held.select("user_id", F.col(LAST_EVENT).alias("source_event_id")), ["user_id", "source_event_id"], "left_anti"
+    )
+    answers = held.join(index, held[TARGET] == index[ITEM_IX]).select("user_id", "item_id")
+    copies = copies.join(answers, ["user_id", "item_id"], "left_anti")
+    return ordered_items(copies, index, ["user_id", "aug_ops", "aug_copy"], collapse=conf.collapse_repeats)
+
+
+def windowed(frame: DataFrame, max_len: int) -> DataFrame:
+    """``frame`` with ``items`` replaced by one row per window (rows with at least two items)."""
+    return frame.where(F.size(ITEMS) >= 2).withColumn(ITEMS, F.explode(windows(F.col(ITEMS), max_len)))
 
 
 def validation_slice(history: DataFrame, conf: SasrecConfig, *, seed: int) -> DataFrame:

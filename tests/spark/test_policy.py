@@ -1,0 +1,132 @@
+"""The augmentation policy in Spark: the policy slice against a pandas reading of the training rows, and
+stage policy on a demo lake (evidence, decision, budget, report)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+
+from recaug_spark.errors import ConfigError
+from recaug_spark.lake import Lake
+from recaug_spark.pipeline import execute
+from recaug_spark.policy import slices
+from recaug_spark.policy.decide import CONFIRMATION, SELECTION, Evidence, decide
+from recaug_spark.prep import split
+from recaug_spark.runs import SKIPPED, SUCCEEDED
+from recaug_spark.schema import GOLD_POLICY, SILVER_EVENTS, SILVER_SPLIT
+from tests.conftest import DEMO_EVENTS, test_config
+
+COLD_MAX, SHORT_MAX = 5, 20
+
+
+def _training(spark: SparkSession, root: Path) -> tuple[object, pd.DataFrame]:
+    lake = Lake(spark, str(root))
+    train = split.training_rows(lake.read(SILVER_EVENTS), lake.read(SILVER_SPLIT)).select(
+        "event_id", "user_id", "item_id", "ts"
+    )
+    return train, train.toPandas()
+
+
+def _relevant(carved: slices.PolicySlice) -> dict[tuple[str, str], list[str]]:
+    return {(r["segment"], r["user_id"]): list(r["relevant"]) for r in carved.relevant.collect()}
+
+
+def _expected(fit: pd.DataFrame, held: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
+    """The slice as evaluate scores the test period, read with pandas: each user's held items not seen in
+    fit, users with fit events only, per segment by fit counts."""
+    counts = fit.groupby("user_id").size()
+    seen = set(zip(fit["user_id"], fit["item_id"], strict=True))
+    out: dict[tuple[str, str], list[str]] = {}
+    for user, rows in held.groupby("user_id"):
+        n = int(counts.get(user, 0))
+        items = sorted({i for i in rows["item_id"] if (user, i) not in seen})
+        if n == 0 or not items:
+            continue
+        segments = ["all", "cold" if n <= COLD_MAX else "warm"] + (["short"] if COLD_MAX < n <= SHORT_MAX else [])
+        out |= {(s, str(user)): items for s in segments}
+    return out
+
+
+def test_leave_last_slice_is_each_user_s_last_training_event(spark: SparkSession, demo_split_lake: Path) -> None:
+    train, rows = _training(spark, demo_split_lake)
+    carved = slices.carve(
+        train, "leave_last", cold_max=COLD_MAX, short_max=SHORT_MAX, valid_days=7, max_users=10**6, seed=3
+    )
+    ordered = rows.sort_values(["user_id", "ts", "event_id"])
+    many = ordered.groupby("user_id")["event_id"].transform("size") > 1
+    last = ordered.groupby("user_id").cumcount(ascending=False) == 0
+    held, fit = ordered[many & last], ordered[~(many & last)]
+    assert sorted(carved.fit.toPandas()["event_id"]) == sorted(fit["event_id"])
+    expected = _expected(fit, held)
+    assert _relevant(carved) == expected
+    assert {s for s, _ in expected} == {"all", "warm", "cold", "short"}
+    half = len({u for _, u in expected}) // 2
+    sampled = slices.carve(
+        train, "leave_last", cold_max=COLD_MAX, short_max=SHORT_MAX, valid_days=7, max_users=half, seed=3
+    )
+    users = {u for _, u in _relevant(sampled)}
+    assert len(users) == half and all(v == expected[k] for k, v in _relevant(sampled).items())
+
+
+def test_global_slice_is_the_training_period_s_last_days(spark: SparkSession, demo_split_lake: Path) -> None:
+    train, rows = _training(spark, demo_split_lake)
+    carved = slices.carve(
+        train, "global", cold_max=COLD_MAX, short_max=SHORT_MAX, valid_days=3, max_users=10**6, seed=3
+    )
+    day = pd.to_datetime(rows["ts"]).dt.floor("D")
+    late = day >= day.max() - pd.Timedelta(days=2)
+    assert sorted(carved.fit.toPandas()["event_id"]) == sorted(rows[~late]["event_id"])
+    assert _relevant(carved) == _expected(rows[~late], rows[late])
+    with pytest.raises(ConfigError, match=r"policy\.valid_days"):
+        slices.carve(train, "global", cold_max=COLD_MAX, short_max=SHORT_MAX, valid_days=10_000, max_users=9, seed=3)
+
+
+# Two ops and a small grid (11 candidates: the recipe and each op, each op x2, and the three with cold users
+# only or pre-training),
+# SASRec 60 steps validated every 10: what the stage writes, not how well the candidates learn.
+POLICY_FAST = (
+    DEMO_EVENTS, "augment.ops=[{op: crop, eta: 0.8}, {op: substitute, ratio: 0.3}]",
+    "policy.strengths=[2.0]", "policy.weights=[1.0]", "policy.targets=[all, cold]",
+    "policy.modes=[mixed, pretrain]", "evaluate.sasrec.steps=60", "evaluate.sasrec.eval_every=10",
+    "evaluate.sasrec.min_steps=0", "evaluate.bootstrap_resamples=100",
+)  # fmt: skip
+
+
+def test_stage_policy_writes_its_evidence_decision_and_cost(
+    spark: SparkSession, demo_split_lake: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "lake"
+    shutil.copytree(demo_split_lake, root)
+    result = execute("policy", test_config(*POLICY_FAST, lake=root), spark, run_id="pol-1")
+    assert result.status == SUCCEEDED, result.message
+    table = Lake(spark, str(root)).read(GOLD_POLICY).where("run_id = 'pol-1'").toPandas()
+    report = root / "reports" / "pol-1"
+    meta = json.loads((report / "policy.json").read_text())["meta"]
+    cost = meta["models"]["sasrec"]
+    assert meta["candidates"] == 11 and cost["admitted"] <= 11
+    rungs = [steps for steps, _ in cost["rungs"]]
+    assert rungs[-1] == 60 and all(s % 10 == 0 for s in rungs) and rungs == sorted(set(rungs))
+    assert cost["steps_ratio"] <= 4.0 and cost["real_steps"] == 60  # the budget: real + candidates <= 4 x real
+    selection, confirmation = table[table["sample"] == SELECTION], table[table["sample"] == CONFIRMATION]
+    for (steps, n), got in zip(cost["rungs"], selection.groupby("steps")["candidate"].nunique(), strict=True):
+        assert got == min(n, cost["admitted"]), steps
+    assert set(confirmation["steps"]) == {60} and confirmation["candidate"].nunique() == 1
+    assert set(table["segment"]) <= {"all", "warm", "cold", "short"}
+    evidence = [
+        Evidence(r.model, r.candidate, r.segment, r.steps, r.users, r.value, r.real, r.difference, r.ci_low, r.ci_high)
+        for r in confirmation.itertuples()
+    ]
+    decision = decide("sasrec", evidence, harm=0.01)
+    assert sorted(confirmation[confirmation["chosen"]]["segment"]) == sorted(decision.segments)
+    assert (table["difference"] - (table["value"] - table["real"])).abs().max() < 1e-12
+    assert (table["ci_low"] <= table["difference"]).all() and (table["difference"] <= table["ci_high"]).all()
+    ops = json.loads(table["ops"].iloc[0])
+    assert all(op["op"] in {"crop", "substitute"} for op in ops)
+    assert decision.reason in result.message and decision.reason in (report / "policy.md").read_text()
+    fixed = execute("policy", test_config(*POLICY_FAST, "policy.mode=fixed", lake=root), spark, run_id="pol-2")
+    assert fixed.status == SKIPPED and "policy.mode is fixed" in fixed.message
