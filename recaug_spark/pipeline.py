@@ -205,9 +205,9 @@ _RECORDS: dict[str, Stage] = {
             "recommenders on real vs augmented data -> gold/eval_metrics + report",
             "recaug_spark.stages.evaluate",
             inputs=_PREPARED,
-            reads=(GOLD_AUGMENTED, GOLD_SYNTHETIC),
+            reads=(GOLD_AUGMENTED, GOLD_SYNTHETIC, GOLD_POLICY),
             outputs=(GOLD_EVAL,),
-            sections=("evaluate", "preprocess", "run"),
+            sections=("evaluate", "policy", "augment", "preprocess", "run"),
             run_column="run_id",
         ),
         Stage(

@@ -12,7 +12,7 @@ from recaug_spark.config.augment import AugmentOp, CropOp, FromRegistry, MaskOp,
 from recaug_spark.config.gan import DistributedConfig
 from recaug_spark.config.types import Frozen, PositiveInt
 
-Variant = Literal["real", "real+augmented", "real+synthetic", "real+both", "real+contrastive"]
+Variant = Literal["real", "real+augmented", "real+synthetic", "real+both", "real+contrastive", "real+policy"]
 
 
 # The names evaluate.models accepts: the packaged models', and those recommend/recommenders.register adds.
@@ -148,9 +148,10 @@ class EvaluateConfig(Frozen):
     """Stage evaluate: recommenders trained per variant, ranked over the full catalogue, compared to ``real``."""
 
     variants: tuple[Variant, ...] = Field(
-        ("real", "real+augmented", "real+synthetic", "real+both", "real+contrastive"),
+        ("real", "real+augmented", "real+synthetic", "real+both", "real+contrastive", "real+policy"),
         description="Training data variants; real is required (the others are compared with it), real+contrastive "
-        "is SASRec's.",
+        "is SASRec's, real+policy trains each model with the augmentation stage policy chose for it (the real "
+        "model where it chose none).",
     )
     models: tuple[ModelName, ...] = Field(
         ("popularity", "itemknn", "als", "sasrec"),

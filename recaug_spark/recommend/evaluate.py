@@ -42,7 +42,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "real+synthetic": ("synthetic",),
     "real+both": ("augmented", "synthetic"),
     "real+contrastive": (),
+    "real+policy": (),  # its rows are made from the training rows by the policy's chosen ops (variants.py)
 }
+POLICY = "real+policy"
 # Variants only a sequential model (protocol.ModelSpec.sequential) can take: the real events with a
 # training objective of its own.
 SEQUENTIAL_ONLY = frozenset({"real+contrastive"})

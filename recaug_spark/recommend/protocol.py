@@ -24,7 +24,8 @@ class TrainingSet:
     ``real``: the real training events (event_id, user_id, item_id, event_type, ts, session_id);
     ``extra``: the variant's augmented or synthetic rows by kind; ``interactions``: ``(user_id, item_id,
     strength)``, the variant's events weighted and summed per pair; ``seen``: ``(user_id, item_id)``, the
-    real training pairs, never recommended.
+    real training pairs, never recommended; ``pretrain``: for a sequential model, the share of its steps
+    trained on real + extra before it goes on with real alone (None: real + extra throughout).
     """
 
     variant: str
@@ -32,6 +33,7 @@ class TrainingSet:
     extra: Mapping[str, DataFrame]
     interactions: DataFrame
     seen: DataFrame
+    pretrain: float | None = None
 
 
 @dataclass(frozen=True)

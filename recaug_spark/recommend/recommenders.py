@@ -81,7 +81,7 @@ class Sasrec:
         weights = {"augmented": context.conf.augmented_weight, "synthetic": context.conf.synthetic_weight}
         trained, item_ids, history = sasrec.fit(
             data.real, data.extra, conf, seed=context.seed, weights=weights,
-            contrastive=data.variant == "real+contrastive",
+            contrastive=data.variant == "real+contrastive", pretrain=data.pretrain,
         )  # fmt: skip
         artifact = SasrecArtifact.pack(
             trained.state, version=context.version, architecture=trained.architecture, item_ids=item_ids,

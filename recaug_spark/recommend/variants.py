@@ -17,6 +17,7 @@ A variant whose input table has no run is left out and named in the report.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Mapping
@@ -26,7 +27,9 @@ from typing import Any
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from recaug_spark.config import RecaugConfig
+from recaug_spark.augment.apply import augment
+from recaug_spark.augment.table import read_training_rows
+from recaug_spark.config import AugmentConfig, AugmentOp, EvaluateConfig, RecaugConfig
 from recaug_spark.lake import Lake
 from recaug_spark.prep import split
 from recaug_spark.prep.stats import union_by_name
@@ -34,7 +37,16 @@ from recaug_spark.recommend import evaluate as ev
 from recaug_spark.recommend import ranking, recommenders
 from recaug_spark.recommend.protocol import FitContext, TrainingSet
 from recaug_spark.recommend.recommenders import answer_everyone
-from recaug_spark.schema import AUGMENT_RUN, GENERATE_RUN, GOLD_AUGMENTED, GOLD_SYNTHETIC, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.runs import last_succeeded
+from recaug_spark.schema import (
+    AUGMENT_RUN,
+    GENERATE_RUN,
+    GOLD_AUGMENTED,
+    GOLD_POLICY,
+    GOLD_SYNTHETIC,
+    SILVER_EVENTS,
+    SILVER_SPLIT,
+)
 from recaug_spark.session import ml_storage_level, storage_level
 
 log = logging.getLogger(__name__)
@@ -81,8 +93,15 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
     )
     test = splits.where(F.col("split") == split.TEST)
     extra, used_runs, skipped = _extra_inputs(lake, cfg)
-    variants: list[str] = [v for v in conf.variants if all(n in extra for n in ev.NEEDS[v])]
-    frames, coverage_rows = [], []
+    choices, policy_meta = _policy_choices(lake, cfg)
+    if ev.POLICY in conf.variants and choices is None:
+        skipped.append(ev.POLICY)
+    variants: list[str] = [
+        v for v in conf.variants if all(n in extra for n in ev.NEEDS[v]) and (v != ev.POLICY or choices is not None)
+    ]
+    variants.sort(key=lambda v: v != ev.REAL)  # real first: real+policy reuses real's lists where it chose none
+    frames: list[DataFrame] = []
+    coverage_rows: list[dict[str, Any]] = []
     level, als_level = storage_level(cfg.spark), ml_storage_level(cfg.spark)
     try:
         seen = real.select("user_id", "item_id").distinct().persist(level)
@@ -105,8 +124,9 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
         variants += list(ablations)
         fallback: dict[str, int] = {}
         training: dict[str, Mapping[str, object]] = {}
+        real_scored: dict[str, DataFrame] = {}
         for variant in variants:
-            parts = ev.variant_inputs(variant, extra, ablations)
+            parts = ev.variant_inputs(variant, extra, ablations) if variant != ev.POLICY else {}
             train = ev.variant_interactions(real, parts, conf, weights).persist(level)
             data = TrainingSet(variant=variant, real=real, extra=parts, interactions=train, seen=seen)
             for model in conf.models:
@@ -115,8 +135,18 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
                     continue
                 if variant in ablations and conf.ablation_models is not None and model not in conf.ablation_models:
                     continue
+                mine = conf
+                if variant == ev.POLICY:
+                    choice = (choices or {}).get(model)
+                    if choice is None:  # no augmentation: the real model, its lists and metrics as they are
+                        frames.append(real_scored[model].withColumn("variant", F.lit(variant)))
+                        own = [c for c in coverage_rows if c["variant"] == ev.REAL and c["model"] == model]
+                        coverage_rows += [{**c, "variant": variant} for c in own]
+                        fallback[f"{variant}/{model}"] = fallback[f"{ev.REAL}/{model}"]
+                        continue
+                    data, mine = _policy_data(spark, lake, cfg, choice, real=real, splits=splits, seen=seen)
                 context = FitContext(
-                    spark=spark, conf=conf, seed=cfg.run.seed, depth=depth, storage_level=als_level, root=lake.root,
+                    spark=spark, conf=mine, seed=cfg.run.seed, depth=depth, storage_level=als_level, root=lake.root,
                     version=_model_version(run_id, variant),
                     info={"variant": variant, "inputs": inputs, "runs_used": used_runs},
                 )  # fmt: skip
@@ -132,6 +162,8 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
                     recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=conf.ks, by=("segment",)
                 )
                 frames.append(scored.select(F.lit(variant).alias("variant"), F.lit(model).alias("model"), "*"))
+                if variant == ev.REAL:
+                    real_scored[model] = frames[-1]
                 coverage_rows += _coverage(recs, relevant, conf.ks, catalogue, variant=variant, model=model)
             log.info("evaluate: %s trained and ranked", variant)
         # A leaf, not the union of every (variant, model)'s plan: the bootstrap joins it with itself once
@@ -157,8 +189,83 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
         "exclude_seen": conf.exclude_seen,
         "weights": {"augmented": conf.augmented_weight, "synthetic": conf.synthetic_weight},
         "bootstrap": {"resamples": conf.bootstrap_resamples, "confidence": conf.confidence, "method": "poisson"},
+        "policy": policy_meta,
     }  # fmt: skip
     return Evaluation(rows=rows, meta=meta, variants=variants, skipped=skipped, excluded=excluded)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The augmentation stage policy chose for a model: the candidate, the segments it lifted on the
+    policy slice, its op specs, the weight of its rows, whose rows (all, short, cold) and the SASRec mode."""
+
+    candidate: str
+    segments: tuple[str, ...]
+    ops: tuple[AugmentOp, ...]
+    weight: float
+    target: str
+    mode: str
+
+    @classmethod
+    def of(cls, row: Row) -> Choice:
+        """From a chosen row of gold/augment_policy with its ``segments``."""
+        ops = AugmentConfig.model_validate({"ops": json.loads(row["ops"])}).ops
+        return cls(row["candidate"], tuple(row["segments"]), ops, float(row["weight"]), row["target"], row["mode"])
+
+
+def _policy_choices(lake: Lake, cfg: RecaugConfig) -> tuple[dict[str, Choice] | None, dict[str, Any]]:
+    """The chosen augmentation per model of the newest successful policy run (None with ``policy.mode:
+    fixed`` or no such run: real+policy is then skipped), and what the report says about it; a model the
+    policy did not search, or decided no augmentation for, has no choice."""
+    last = last_succeeded(lake, "policy")
+    if cfg.policy.mode == "fixed" or last is None or not lake.exists(GOLD_POLICY):
+        why = "policy.mode is fixed" if cfg.policy.mode == "fixed" else "no policy run"
+        return None, {"run": None, "why_skipped": why}
+    rows = lake.read(GOLD_POLICY).where(F.col("run_id") == last.run_id)
+    searched = sorted(r[0] for r in rows.select("model").distinct().collect())
+    chosen = (
+        rows.where(F.col("chosen"))
+        .groupBy("model", "candidate", "ops", "weight", "target", "mode")
+        .agg(F.sort_array(F.collect_set("segment")).alias("segments"))
+        .collect()
+    )  # one row per model: bounded
+    choices = {r["model"]: Choice.of(r) for r in chosen}
+    decisions = {m: (f"{c.candidate} (lifts {', '.join(c.segments)})" if (c := choices.get(m)) else "none")
+                 for m in searched}  # fmt: skip
+    return choices, {"run": last.run_id, "searched": searched, "decisions": decisions}
+
+
+def _policy_data(
+    spark: SparkSession,
+    lake: Lake,
+    cfg: RecaugConfig,
+    choice: Choice,
+    *,
+    real: DataFrame,
+    splits: DataFrame,
+    seen: DataFrame,
+) -> tuple[TrainingSet, EvaluateConfig]:
+    """real+policy's training data for a model with a choice: the chosen ops over the training rows (the
+    target users' rows only), at the chosen weight; pre-training for the chosen share of the steps when
+    its mode says so."""
+    train = read_training_rows(lake, choice.ops)
+    made = augment(spark, train, cfg.augment.model_copy(update={"ops": choice.ops}), seed=cfg.run.seed)
+    if choice.target != "all":
+        users = splits.where(split.is_training()).select("user_id", "user_segment", "user_train_events").distinct()
+        if choice.target == "cold":
+            users = users.where(F.col("user_segment") == split.COLD)
+        else:
+            short = F.col("user_train_events") <= cfg.evaluate.short_history_max
+            users = users.where((F.col("user_segment") == split.WARM) & short)
+        made = made.join(users.select("user_id"), "user_id", "left_semi")
+    made = made.localCheckpoint(eager=True, storageLevel=storage_level(cfg.spark))
+    conf = cfg.evaluate.model_copy(update={"augmented_weight": choice.weight})
+    parts = {"augmented": made}
+    weights = dict(cfg.preprocess.feedback.weights)
+    interactions = ev.variant_interactions(real, parts, conf, weights)
+    pretrain = cfg.policy.pretrain_share if choice.mode == "pretrain" else None
+    data = TrainingSet(ev.POLICY, real=real, extra=parts, interactions=interactions, seen=seen, pretrain=pretrain)
+    return data, conf
 
 
 def _model_version(run_id: str, variant: str) -> str:

@@ -14,11 +14,12 @@ from pyspark.sql import SparkSession
 from recaug_spark.errors import ConfigError
 from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
+from recaug_spark.policy import run as run_module
 from recaug_spark.policy import slices
-from recaug_spark.policy.decide import CONFIRMATION, SELECTION, Evidence, decide
+from recaug_spark.policy.decide import CONFIRMATION, SELECTION, Decision, Evidence
 from recaug_spark.prep import split
 from recaug_spark.runs import SKIPPED, SUCCEEDED
-from recaug_spark.schema import GOLD_POLICY, SILVER_EVENTS, SILVER_SPLIT
+from recaug_spark.schema import GOLD_EVAL, GOLD_POLICY, SILVER_EVENTS, SILVER_SPLIT
 from tests.conftest import DEMO_EVENTS, test_config
 
 COLD_MAX, SHORT_MAX = 5, 20
@@ -86,29 +87,41 @@ def test_global_slice_is_the_training_period_s_last_days(spark: SparkSession, de
         slices.carve(train, "global", cold_max=COLD_MAX, short_max=SHORT_MAX, valid_days=10_000, max_users=9, seed=3)
 
 
-# Two ops and a small grid (11 candidates: the recipe and each op, each op x2, and the three with cold users
-# only or pre-training),
-# SASRec 60 steps validated every 10: what the stage writes, not how well the candidates learn.
+# Two ops and a small grid (6 candidates: the recipe and each op, for cold users, mixed or pre-training),
+# SASRec 60 steps validated every 10: what the stages write, not how well the candidates learn.
 POLICY_FAST = (
-    DEMO_EVENTS, "augment.ops=[{op: crop, eta: 0.8}, {op: substitute, ratio: 0.3}]",
-    "policy.strengths=[2.0]", "policy.weights=[1.0]", "policy.targets=[all, cold]",
-    "policy.modes=[mixed, pretrain]", "evaluate.sasrec.steps=60", "evaluate.sasrec.eval_every=10",
-    "evaluate.sasrec.min_steps=0", "evaluate.bootstrap_resamples=100",
+    DEMO_EVENTS, "augment.ops=[{op: crop, eta: 0.8}, {op: substitute, ratio: 0.3}]", "policy.strengths=[]",
+    "policy.weights=[1.0]", "policy.targets=[cold]", "policy.modes=[mixed, pretrain]", "evaluate.sasrec.steps=60",
+    "evaluate.sasrec.eval_every=10", "evaluate.sasrec.min_steps=0", "evaluate.bootstrap_resamples=100",
+    "evaluate.models=[popularity, sasrec]", "evaluate.variants=[real, real+policy]", "evaluate.ks=[10]",
 )  # fmt: skip
 
 
-def test_stage_policy_writes_its_evidence_decision_and_cost(
-    spark: SparkSession, demo_split_lake: Path, tmp_path: Path
+def test_stage_policy_writes_its_evidence_and_decision_and_evaluate_applies_it(
+    spark: SparkSession, demo_split_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The policy stage's evidence, cost and report; then evaluate's real+policy given a choice. The decision
+    is the test's (the top rung's candidate for all and cold users, whatever its evidence: decide.py's rule
+    has tests of its own, and what is tested here is how the stages carry a decision): SASRec trains with
+    the chosen candidate's rows of cold users; popularity, which the policy does not search, is the real
+    model (the same lists: differences of 0)."""
     root = tmp_path / "lake"
     shutil.copytree(demo_split_lake, root)
-    result = execute("policy", test_config(*POLICY_FAST, lake=root), spark, run_id="pol-1")
+    cfg = test_config(*POLICY_FAST, lake=root)
+    decided: list[list[Evidence]] = []
+
+    def forced(model: str, rows: list[Evidence], *, harm: float) -> Decision:
+        decided.append(list(rows))
+        return Decision(model, rows[0].candidate, ("all", "cold"), "chosen by the test")
+
+    monkeypatch.setattr(run_module, "decide", forced)
+    result = execute("policy", cfg, spark, run_id="pol-1")
     assert result.status == SUCCEEDED, result.message
     table = Lake(spark, str(root)).read(GOLD_POLICY).where("run_id = 'pol-1'").toPandas()
     report = root / "reports" / "pol-1"
     meta = json.loads((report / "policy.json").read_text())["meta"]
     cost = meta["models"]["sasrec"]
-    assert meta["candidates"] == 11 and cost["admitted"] <= 11
+    assert meta["candidates"] == 6 and cost["admitted"] <= 6
     rungs = [steps for steps, _ in cost["rungs"]]
     assert rungs[-1] == 60 and all(s % 10 == 0 for s in rungs) and rungs == sorted(set(rungs))
     assert cost["steps_ratio"] <= 4.0 and cost["real_steps"] == 60  # the budget: real + candidates <= 4 x real
@@ -116,17 +129,32 @@ def test_stage_policy_writes_its_evidence_decision_and_cost(
     for (steps, n), got in zip(cost["rungs"], selection.groupby("steps")["candidate"].nunique(), strict=True):
         assert got == min(n, cost["admitted"]), steps
     assert set(confirmation["steps"]) == {60} and confirmation["candidate"].nunique() == 1
+    assert [(r.candidate, r.segment) for r in decided[0]] == list(
+        zip(confirmation["candidate"], confirmation["segment"], strict=True)
+    )  # the decision reads the confirmation half only
     assert set(table["segment"]) <= {"all", "warm", "cold", "short"}
-    evidence = [
-        Evidence(r.model, r.candidate, r.segment, r.steps, r.users, r.value, r.real, r.difference, r.ci_low, r.ci_high)
-        for r in confirmation.itertuples()
-    ]
-    decision = decide("sasrec", evidence, harm=0.01)
-    assert sorted(confirmation[confirmation["chosen"]]["segment"]) == sorted(decision.segments)
+    assert sorted(confirmation[confirmation["chosen"]]["segment"]) == ["all", "cold"]
+    assert not selection["chosen"].any()
     assert (table["difference"] - (table["value"] - table["real"])).abs().max() < 1e-12
     assert (table["ci_low"] <= table["difference"]).all() and (table["difference"] <= table["ci_high"]).all()
-    ops = json.loads(table["ops"].iloc[0])
-    assert all(op["op"] in {"crop", "substitute"} for op in ops)
-    assert decision.reason in result.message and decision.reason in (report / "policy.md").read_text()
+    assert set(table["target"]) == {"cold"} and set(table["mode"]) == {"mixed", "pretrain"}
+    assert all(op["op"] in {"crop", "substitute"} for op in json.loads(table["ops"].iloc[0]))
+    assert "chosen by the test" in result.message and "chosen by the test" in (report / "policy.md").read_text()
+
+    assert execute("evaluate", cfg, spark, run_id="ev-1").status == SUCCEEDED
+    chosen = confirmation["candidate"].iloc[0]
+    evaluated = json.loads((root / "reports" / "ev-1" / "metrics.json").read_text())["meta"]
+    assert evaluated["policy"]["run"] == "pol-1" and evaluated["policy"]["searched"] == ["sasrec"]
+    assert evaluated["policy"]["decisions"] == {"sasrec": f"{chosen} (lifts all, cold)"}
+    metrics = Lake(spark, str(root)).read(GOLD_EVAL).where("run_id = 'ev-1' AND metric <> 'coverage'").toPandas()
+    popular = metrics[(metrics["model"] == "popularity") & (metrics["variant"] == "real+policy")]
+    assert len(popular) > 0 and (popular["difference"] == 0).all() and (popular["diff_ci_high"] == 0).all()
+    trained = evaluated["training"]
+    assert "real+policy/popularity" not in trained and "real+policy/sasrec" in trained
+    real_curve, policy_curve = (trained[f"{v}/sasrec"]["history"] for v in ("real", "real+policy"))
+    assert len(real_curve) == len(policy_curve) == 6  # the same budget of steps and validations
+    assert real_curve[0]["loss"] != policy_curve[0]["loss"]  # trained on other sequences
+    assert (root / "models" / "seqrec" / "ev-1-real_policy").is_dir()
+
     fixed = execute("policy", test_config(*POLICY_FAST, "policy.mode=fixed", lake=root), spark, run_id="pol-2")
     assert fixed.status == SKIPPED and "policy.mode is fixed" in fixed.message

@@ -28,36 +28,36 @@ DEFAULT_SECTIONS = {
     "lake": "0f611866be65378a", "spark": "02012ea18c904a1c", "run": "8fdb797283c49a23", "ingest": "fa7ea6dac9d0cba3",
     "source": "b34d655e110a4c3e", "preprocess": "35cbf27da41b2878", "split": "447c11cb5765ed09",
     "augment": "5d87d54f5f850253", "gan": "7a83f57835282869", "generate": "92c144ba0578ca03",
-    "policy": "be3d6fb01a587190", "evaluate": "db6f462f6a3e34c5", "maintain": "eba6c8030323cece",
+    "policy": "be3d6fb01a587190", "evaluate": "a7719b1916af83f9", "maintain": "eba6c8030323cece",
     "refresh": "4b2711cbb2e9e364",
 }  # fmt: skip
 PINNED = {  # name: (--conf files under the packaged conf/, --set overrides, config_hash, changed section hashes)
-    "default": ((), (), "da873b38146b0696", {}),
+    "default": ((), (), "db0aecea85cc9513", {}),
     "overrides": (
         (),
         OVERRIDES,
-        "d93df93b2efeb2bd",
+        "64e71be21a052364",
         {
             "spark": "0c78c8256d4e035b", "run": "43a4ef518e93c89a", "split": "b371ece1b3d6afb7",
-            "augment": "b3d5271e8edef59f", "evaluate": "6eff0d503a47b770",
+            "augment": "b3d5271e8edef59f", "evaluate": "faa8c1f52a128135",
         },
     ),
     "taobao": (
         ("sources/taobao.yaml",),
         (),
-        "c160cd3c48fca44c",
+        "a7b54871240efb93",
         {
             "source": "665bac3c4ffda8f8", "preprocess": "c1e5f87bbd4edc42", "augment": "c4082f2f98a5a68f",
-            "gan": "f7131b78c6ecd37e", "evaluate": "60da1194adbf36b0",
+            "gan": "f7131b78c6ecd37e", "evaluate": "ec94724acf2fa337",
         },
     ),
     "completejourney": (
         ("sources/completejourney.yaml",),
         (),
-        "6348b8dc181569e7",
+        "c78e987d0911169c",
         {
             "source": "0f2f120b1c14ef52", "preprocess": "22ac6f925a935d9d", "gan": "8fcfe09bd0be476f",
-            "evaluate": "95551cdb9fb0f96b",
+            "evaluate": "ec2bfffa594f2859",
         },
     ),
 }  # fmt: skip

@@ -117,26 +117,32 @@ def fit(
     seed: int,
     weights: Mapping[str, float],
     contrastive: bool = False,
+    pretrain: float | None = None,
 ) -> tuple[TrainedSasrec, tuple[str, ...], DataFrame]:
     """Train on real (+ ``extra``, its sequences weighted by ``weights[kind]``) events, with CL4SRec's loss
-    when ``contrastive``: the trained model, the item index, the users' histories."""
+    when ``contrastive``, for the first ``pretrain`` share of the steps only when set (then on real alone):
+    the trained model, the item index, the users' histories."""
     index = sq.item_index(real).persist()
     item_ids = tuple(r["item_id"] for r in index.orderBy(sq.ITEM_IX).collect())  # the catalogue, bounded
     history = sq.histories(real, index, conf).persist()
     views = view_maker(real, index, conf, items=len(item_ids), seed=seed) if contrastive else None
     data = variant_data(history, extra, index, conf, seed=seed, weights=weights, items=len(item_ids))
+    then = None
+    if pretrain is not None:
+        alone = variant_data(history, {}, index, conf, seed=seed, weights=weights, items=len(item_ids))
+        then = (max(1, round(pretrain * conf.steps)), alone)
     log.info(
         "sasrec: %d training sequences, %d validation users, %d items", len(data.sequences), len(data.valid_targets),
         len(item_ids),
     )  # fmt: skip
     if conf.distributed.processes > 1:
         log.info("sasrec: data-parallel training in %d processes (TorchDistributor)", conf.distributed.processes)
-        payload = {"data": data, "conf": conf, "seed": seed, "views": views.spec() if views else None}
+        payload = {"data": data, "conf": conf, "seed": seed, "views": views.spec() if views else None, "then": then}
         trained = distributed.train_in_processes(
             _train_rank, payload, processes=conf.distributed.processes, local_mode=conf.distributed.local_mode
         )
     else:
-        trained = train(data, conf, seed=seed, views=views)
+        trained = train(data, conf, seed=seed, views=views, then=then)
     index.unpersist()
     return trained, item_ids, history
 
@@ -145,7 +151,10 @@ def _train_rank(payload: dict[str, Any], rank: int, world: int) -> TrainedSasrec
     """One rank of data-parallel training (recaug_spark/distributed.py)."""
     spec = payload["views"]
     views = ViewMaker(**spec) if spec is not None else None
-    return train(payload["data"], payload["conf"], seed=payload["seed"], views=views, rank=rank, world=world)
+    return train(
+        payload["data"], payload["conf"], seed=payload["seed"], views=views, rank=rank, world=world,
+        then=payload["then"],
+    )  # fmt: skip
 
 
 def score(spark: SparkSession, artifact: SasrecArtifact, inputs: DataFrame, *, k: int, batch: int) -> DataFrame:

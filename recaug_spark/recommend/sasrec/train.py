@@ -485,8 +485,14 @@ def train(
     rank: int = 0,
     world: int = 1,
     on_validation: Callable[[Validation], None] | None = None,
+    then: tuple[int, TrainingData] | None = None,
 ) -> TrainedSasrec:
     """Train SASRec on ``data`` with ``conf`` for ``steps`` (or until early stopping); the weights of the
-    validation with the best MRR (:class:`Trainer`)."""
+    validation with the best MRR (:class:`Trainer`). ``then``: (step, data): from that step on, train on
+    that data instead (pre-training on real + augmented sequences, fine-tuning on real)."""
     trainer = Trainer(data, conf, seed=seed, views=views, rank=rank, world=world, on_validation=on_validation)
+    if then is not None:
+        at, rest = then
+        trainer.advance(at)
+        trainer.use(rest)
     return trainer.advance(conf.steps)
