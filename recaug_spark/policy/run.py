@@ -25,6 +25,7 @@ from recaug_spark.lake import Lake
 from recaug_spark.policy import candidates, halving, search, slices
 from recaug_spark.policy import sasrec as seq
 from recaug_spark.policy.decide import CONFIRMATION, Decision, Evidence, decide
+from recaug_spark.recommend.sasrec.train import Trainer
 from recaug_spark.session import storage_level
 
 log = logging.getLogger(__name__)
@@ -109,25 +110,18 @@ def _search_sasrec(
     )
     users = seq.slice_users(relevant, history, index, sconf, seed=seed)
     prepared = time.perf_counter() - started
-    plan = halving.schedule(len(grid), sconf.steps, eta=conf.eta, unit=sconf.eval_every, budget=conf.budget)
-    real = seq.arm(None, sources, users, sconf, seed=seed, pretrain=conf.pretrain_share)
+    real = seq.RealArm(Trainer(sources.real, sconf, seed=seed), users)
+    plan = halving.schedule(len(grid), real.steps, eta=conf.eta, unit=sconf.eval_every, budget=conf.budget)
     boot = search.Bootstrap(cfg.evaluate.bootstrap_resamples, cfg.evaluate.confidence, seed)
 
     def make(candidate: candidates.Candidate) -> search.Arm:
         return seq.arm(candidate, sources, users, sconf, seed=seed, pretrain=conf.pretrain_share)
 
     found = search.run(
-        "sasrec",
-        real,
-        grid,
-        make,
-        plan=plan,
-        segments=users.segments,
-        confirm=users.confirm,
-        boot=boot,
+        "sasrec", real, grid, make, plan=plan, segments=users.segments, confirm=users.confirm, boot=boot,
         harm=conf.harm,
-    )
-    real_steps = real.trainer.step
+    )  # fmt: skip
+    real_steps = real.steps
     cost = {
         "slice_users": len(users.users), "admitted": plan.admitted, "eta": plan.eta,
         "rungs": [[r.steps, r.candidates] for r in plan.rungs], "real_steps": real_steps,

@@ -196,12 +196,44 @@ class SasrecArm:
         return self.trainer.spent
 
 
+class RealArm:
+    """``real``'s SASRec, trained once to its end (``steps`` or early stopping) with the best weights as of
+    each validation kept: the search compares a candidate at step t with real's best as of step t, and
+    sizes its schedule on the steps real took (one full training on real, what the budget counts in)."""
+
+    def __init__(self, trainer: Trainer, users: SliceUsers) -> None:
+        self.trainer, self.users, self.at = trainer, users, 0
+        self.best_at: list[tuple[int, dict[str, torch.Tensor]]] = []  # (validation step, its weights), new bests
+        step = 0
+        while not trainer.finished:  # in pieces of one validation: the same run as one advance
+            step += trainer.conf.eval_every
+            result = trainer.advance(step)
+            if result.best is not None and (not self.best_at or self.best_at[-1][1] is not result.state):
+                self.best_at.append((result.best.step, result.state))
+
+    @property
+    def steps(self) -> int:
+        """The steps real trained."""
+        return self.trainer.step
+
+    def advance(self, steps: int) -> None:
+        self.at = steps
+
+    def values(self) -> np.ndarray:
+        mine = [state for step, state in self.best_at if step <= self.at]
+        model = SASRec(self.trainer.arch).to(self.trainer.device)
+        model.load_state_dict(mine[-1] if mine else self.trainer.model.state_dict())
+        return ndcg(model, self.users)
+
+    @property
+    def seconds(self) -> float:
+        return self.trainer.spent
+
+
 def arm(
-    candidate: Candidate | None, sources: Pool, users: SliceUsers, conf: SasrecConfig, *, seed: int, pretrain: float
+    candidate: Candidate, sources: Pool, users: SliceUsers, conf: SasrecConfig, *, seed: int, pretrain: float
 ) -> SasrecArm:
-    """``real``'s arm (``candidate`` None) or a candidate's, seeded alike: a ``pretrain`` candidate trains
-    on real + augmented for the first ``pretrain`` share of ``steps``, then on real."""
-    if candidate is None:
-        return SasrecArm(Trainer(sources.real, conf, seed=seed), users)
+    """A candidate's arm, seeded as real's: a ``pretrain`` candidate trains on real + augmented for the
+    first ``pretrain`` share of ``steps``, then on real."""
     then = (max(1, round(pretrain * conf.steps)), sources.real) if candidate.mode == "pretrain" else None
     return SasrecArm(Trainer(sources.data(candidate), conf, seed=seed), users, then)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,8 +14,9 @@ from recaug_spark.config import CropOp, GaussianNoiseOp, PolicyConfig, RandomSca
 from recaug_spark.policy import halving, search
 from recaug_spark.policy.candidates import RECIPE, Candidate, grid, scaled, specs
 from recaug_spark.policy.decide import NONE, Evidence, decide, lifted
-from recaug_spark.policy.sasrec import Pool
-from recaug_spark.recommend.sasrec.train import TrainingData
+from recaug_spark.policy.sasrec import Pool, RealArm, SliceUsers, ndcg
+from recaug_spark.recommend.sasrec.train import Trainer, TrainingData
+from tests.unit.test_sasrec import FAST, _chain_data
 
 
 def test_a_schedule_of_27_candidates_costs_three_trainings_by_hand() -> None:
@@ -217,3 +219,42 @@ def test_a_candidate_s_training_data_adds_its_own_windows_at_its_weight() -> Non
     none = pool.data(Candidate("x", 1.0, (1,), 1.0, "short", "mixed"))  # spec 1 has no short user's window
     assert none.sequences.tolist() == real.sequences.tolist() and none.weights is None
     assert none.valid_targets is real.valid_targets
+
+
+def _slice_users(data: TrainingData, n: int) -> SliceUsers:
+    """The first ``n`` validation users as a policy slice: input = their validation input, relevant = the
+    target (plus, for every third user, a second relevant item outside the catalogue)."""
+    inputs, targets = data.valid_inputs[:n], data.valid_targets[:n]
+    counts = np.where(np.arange(n) % 3 == 0, 2, 1)
+    return SliceUsers(
+        users=np.array([f"u{i}" for i in range(n)], dtype=object), inputs=inputs, seen=inputs,
+        relevant_offsets=np.arange(n + 1, dtype=np.int64), relevant_items=targets.astype(np.int64),
+        relevant_count=counts, segments={"all": np.ones(n, dtype=bool)}, confirm=np.zeros(n, dtype=bool),
+    )  # fmt: skip
+
+
+def test_slice_ndcg_equals_a_brute_force_ranking() -> None:
+    data = _chain_data()
+    users = _slice_users(data, 60)
+    model = Trainer(data, FAST, seed=1).best_model()  # untrained weights: scores with no structure
+    found = ndcg(model, users, chunk=7)
+    with torch.no_grad():
+        scores = model.logits(model.last_hidden(torch.from_numpy(users.inputs))).numpy()
+    for u in range(60):
+        seen = set(users.inputs[u][users.inputs[u] > 0].tolist())
+        ranked = sorted((i for i in range(1, data.items + 1) if i not in seen), key=lambda i: (-scores[u, i - 1], i))
+        rank = ranked.index(int(users.relevant_items[u]))
+        ideal = sum(1 / np.log2(r + 2) for r in range(users.relevant_count[u]))
+        assert found[u] == pytest.approx((1 / np.log2(rank + 2) if rank < 10 else 0.0) / ideal)
+
+
+def test_real_s_arm_answers_with_its_best_weights_as_of_each_step() -> None:
+    data = _chain_data()
+    users = _slice_users(data, 50)
+    real = RealArm(Trainer(data, FAST, seed=2), users)
+    assert real.steps == Trainer(data, FAST, seed=2).advance(FAST.steps).steps_run  # one run, to its end
+    for step in (5, 15, 30, real.steps):
+        alone = Trainer(data, FAST, seed=2)
+        alone.advance(step)  # trained to `step` only: its best as of `step`
+        real.advance(step)
+        assert np.array_equal(real.values(), ndcg(alone.best_model(), users)), step
