@@ -27,7 +27,16 @@ def test_help_lists_every_stage() -> None:
     out = recaug("--help")
     assert out.returncode == 0
     stages = [
-        "ingest", "preprocess", "split", "augment", "train-gan", "generate", "policy", "evaluate", "refresh", "maintain",
+        "ingest",
+        "preprocess",
+        "split",
+        "augment",
+        "train-gan",
+        "generate",
+        "policy",
+        "evaluate",
+        "refresh",
+        "maintain",
     ]
     assert [s.name for s in STAGES] == stages
     assert all(f"    {s}" in out.stdout for s in stages)

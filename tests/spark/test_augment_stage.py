@@ -64,9 +64,10 @@ class Augmented:
     def cfg(self, *overrides: str, lake: Path | None = None):
         return test_config(DEMO_EVENTS, *overrides, conf=(self.conf,), lake=lake or self.root)
 
-    def copy(self, name: str) -> Path:
+    def copy(self, name: str, *, augmented: bool = False) -> Path:
+        """A copy of the lake before augment ran, or with ``augmented`` after the fixture's run "aug-1"."""
         target = self.pristine.parent / name
-        shutil.copytree(self.pristine, target)
+        shutil.copytree(self.root if augmented else self.pristine, target)
         return target
 
     def rows(self, op: int) -> pd.DataFrame:
@@ -252,17 +253,20 @@ def test_local_1_through_the_cli_gives_the_same_rows(spark: SparkSession, augmen
 
 
 def test_reruns_skip_replace_their_partition_and_keep_the_newest(spark: SparkSession, augmented: Augmented) -> None:
-    root = augmented.copy("reruns")
+    """On a copy of the fixture's lake after run aug-1 (every op): a rerun with the same config and
+    inputs skips without a commit; a run under the same run id replaces that run's partition; a later
+    run with keep_runs = 1 leaves only its own partition."""
+    root = augmented.copy("reruns", augmented=True)
     lake = Lake(spark, str(root))
-    noise = ("augment.ops=[{op: gaussian_noise, column: price, sigma: 0.2}]", "augment.keep_runs=1")
-    execute("augment", augmented.cfg(*noise, lake=root), spark, run_id="r1")
     version = lake.version(GOLD_AUGMENTED)
-    assert execute("augment", augmented.cfg(*noise, lake=root), spark, run_id="r2").status == SKIPPED
+    assert execute("augment", augmented.cfg(lake=root), spark, run_id="r2").status == SKIPPED
     assert lake.version(GOLD_AUGMENTED) == version
     jitter = ("augment.ops=[{op: jitter, column: price, r: 1.0, copies: 3}]", "augment.keep_runs=1")
-    execute("augment", augmented.cfg(*jitter, lake=root), spark, run_id="r1")  # the same run id again
+    execute("augment", augmented.cfg(*jitter, lake=root), spark, run_id="aug-1")  # the same run id again
     counts = {r.aug_run_id: r["count"] for r in lake.read(GOLD_AUGMENTED).groupBy("aug_run_id").count().collect()}
-    assert counts == {"r1": 3 * len(augmented.train)}  # replaced, not appended
+    assert len(augmented.out) != 3 * len(augmented.train)  # so that the count tells a replacement from the old rows
+    assert counts == {"aug-1": 3 * len(augmented.train)}  # replaced, not appended
+    noise = ("augment.ops=[{op: gaussian_noise, column: price, sigma: 0.2}]", "augment.keep_runs=1")
     execute("augment", augmented.cfg(*noise, lake=root), spark, run_id="r3")
     runs = lake.read(GOLD_AUGMENTED).groupBy("aug_run_id").count().collect()
     assert [(r.aug_run_id, r["count"]) for r in runs] == [("r3", len(augmented.train))]  # keep_runs = 1

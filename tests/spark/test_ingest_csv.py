@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from pyspark.sql import SparkSession
 from recaug_spark.errors import InputError
 from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
-from recaug_spark.runs import RUNNING, SKIPPED
+from recaug_spark.runs import RUNNING, SKIPPED, StageResult
 from recaug_spark.schema import PIPELINE_RUNS
 from tests.conftest import test_config
 
@@ -58,21 +59,32 @@ c1;s1;click;1700000000123;;1999;"DE;AT"
 """
 
 
+def _write_shop(root: Path) -> Path:
+    (root / "clicks").mkdir()
+    (root / "clicks" / "day1.csv").write_text(DAY1)
+    (root / "catalog.csv").write_text("s1|shoes|acme\ns2|hats|\n|orphan|x\n")
+    (root / "customers.tsv").write_text("customer\ttier\tage_band\nc1\tgold\t25-34\nc2\t\t35-44\n")
+    conf = root / "myshop.yaml"
+    conf.write_text(SOURCE_YAML.format(root=root))
+    return root
+
+
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
-    (tmp_path / "clicks").mkdir()
-    (tmp_path / "clicks" / "day1.csv").write_text(DAY1)
-    (tmp_path / "catalog.csv").write_text("s1|shoes|acme\ns2|hats|\n|orphan|x\n")
-    (tmp_path / "customers.tsv").write_text("customer\ttier\tage_band\nc1\tgold\t25-34\nc2\t\t35-44\n")
-    conf = tmp_path / "myshop.yaml"
-    conf.write_text(SOURCE_YAML.format(root=tmp_path))
-    return tmp_path
+    return _write_shop(tmp_path)
 
 
-def test_generic_csv_source_from_yaml_only(spark: SparkSession, shop: Path) -> None:
-    cfg = test_config(conf=(shop / "myshop.yaml",), lake=shop / "lake")
-    result = execute("ingest", cfg, spark)
-    lake = Lake(spark, cfg.lake.root)
+@pytest.fixture(scope="module")
+def ingested_day1(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, StageResult]:
+    """The shop's day 1 ingested into ``<shop>/lake``, once: tests that ingest more do so into a copy of
+    the lake (the files they add to the shop's directories are never ingested into this one)."""
+    shop = _write_shop(tmp_path_factory.mktemp("myshop"))
+    return shop, execute("ingest", test_config(conf=(shop / "myshop.yaml",), lake=shop / "lake"), spark)
+
+
+def test_generic_csv_source_from_yaml_only(spark: SparkSession, ingested_day1: tuple[Path, StageResult]) -> None:
+    shop, result = ingested_day1
+    lake = Lake(spark, str(shop / "lake"))
     c = result.counts
     assert (c["events_read"], c["events_header_lines"]) == (7, 1)
     assert (c["events_written"], c["events_quarantined"], c["events_duplicates_in_batch"]) == (3, 2, 1)
@@ -97,9 +109,12 @@ def test_generic_csv_source_from_yaml_only(spark: SparkSession, shop: Path) -> N
     assert users == {"c1": ("gold", {"age_band": "25-34"}), "c2": (None, {"age_band": "35-44"})}
 
 
-def test_a_new_file_adds_only_its_rows(spark: SparkSession, shop: Path) -> None:
-    cfg = test_config(conf=(shop / "myshop.yaml",), lake=shop / "lake")
-    execute("ingest", cfg, spark)
+def test_a_new_file_adds_only_its_rows(
+    spark: SparkSession, ingested_day1: tuple[Path, StageResult], tmp_path: Path
+) -> None:
+    shop, _ = ingested_day1
+    shutil.copytree(shop / "lake", tmp_path / "lake")  # day 1 ingested
+    cfg = test_config(conf=(shop / "myshop.yaml",), lake=tmp_path / "lake")
     (shop / "clicks" / "day2.csv").write_text(DAY2)
     result = execute("ingest", cfg, spark)
     c = result.counts

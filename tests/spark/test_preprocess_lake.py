@@ -3,6 +3,7 @@ properties, and incremental runs that equal a full recompute."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -168,6 +169,22 @@ def full_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> 
     return shop
 
 
+@pytest.fixture(scope="module")
+def small_shop(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> ShopLake:
+    """The first 200 rows of batch 1 (days 1-5), ingested only: tests work on copies of its lake (copy_of).
+    A test may add a file to its source directory and ingest it into its copy; no test ingests into
+    this lake again."""
+    shop = build(spark, tmp_path_factory.mktemp("small"), {"batch1": BATCH1.head(200)})
+    shop.run("ingest")
+    return shop
+
+
+def copy_of(shop: ShopLake, root: Path) -> ShopLake:
+    """A lake of its own at ``root`` that starts as a copy of ``shop``'s, over the same source files."""
+    shutil.copytree(shop.root / "lake", root / "lake")
+    return ShopLake(root, shop.conf, Lake(shop.lake.spark, str(root / "lake")))
+
+
 def test_rerun_without_new_data_writes_nothing(incremental_lake: ShopLake) -> None:
     pre, split = incremental_lake.results["preprocess"][1], incremental_lake.results["split"][1]
     assert pre.status == SKIPPED and "nothing to recompute" in pre.message
@@ -209,12 +226,11 @@ def test_incremental_tables_equal_a_full_recompute(
 
 
 def test_rows_inside_the_training_period_force_a_full_recompute(
-    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
+    small_shop: ShopLake, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    shop = build(spark, tmp_path_factory.mktemp("late"), {"batch1": BATCH1.head(100)})
-    shop.run("ingest")
+    shop = copy_of(small_shop, tmp_path_factory.mktemp("late"))
     since = shop.lake.versions([BRONZE_EVENTS])
-    write_shop(shop.root, {"late": day_rows(DAYS[1], seed=99).head(3)})
+    write_shop(small_shop.root, {"late": day_rows(DAYS[1], seed=99).head(3)})  # a late file of 2024-03-02
     shop.run("ingest")
     plan = incremental.plan(shop.lake, shop.cfg().split, BRONZE_EVENTS, since)
     assert not plan.incremental and "changed on 2024-03-02, inside the training period" in plan.reason
@@ -269,10 +285,10 @@ def test_global_split_properties(full_lake: ShopLake) -> None:
 
 
 def test_leave_last_n_puts_exactly_n_events_of_each_eligible_user_in_test(
-    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
+    small_shop: ShopLake, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    shop = build(spark, tmp_path_factory.mktemp("leave_last"), {"batch1": BATCH1.head(200)})
-    shop.run("ingest", "preprocess", "split", overrides=("split.mode=leave_last", "split.leave_last_n=2"))
+    shop = copy_of(small_shop, tmp_path_factory.mktemp("leave_last"))
+    shop.run("preprocess", "split", overrides=("split.mode=leave_last", "split.leave_last_n=2"))
     split = shop.lake.read(SILVER_SPLIT).toPandas()
     silver = shop.lake.read(SILVER_EVENTS).where("is_clean").toPandas()
     for user, rows in silver.groupby("user_id"):

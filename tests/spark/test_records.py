@@ -83,27 +83,39 @@ def test_event_types_match_case_insensitively_and_unknown_is_a_reason(spark: Spa
     assert rows[1].event_type is None and reasons(rows[1]) == ["unknown event_type 'click'"]
 
 
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [
-        ("1,2,pv,1511544070", ["wrong field count: expected 6, got 4"]),
-        ("1,2,pv", ["wrong field count: expected 6, got 3", "missing ts"]),
-        ('"1,5",2,pv', ["wrong field count: expected 6, got 3", "missing ts"]),
-        ('"1,5",2,pv,1511544070,,,"x,y"', ["wrong field count: expected 6, got 7"]),
-        ("1,2,pv,1511544070,1,2,3", ["wrong field count: expected 6, got 7"]),
-        (",2,pv,1511544070,,", ["missing user_id"]),
-        ("1,2,pv,yesterday,,", ["unparsable ts 'yesterday'"]),
-        ("1,2,pv,1511544070,-1,", ["negative quantity"]),
-        ("1,2,pv,1511544070,1,-0.5", ["negative price"]),
-        ("1,2,pv,1511544070,x,NaN", ["unparsable quantity 'x'", "unparsable price 'NaN'"]),
-        ("1,2,pv,4102444800,,", ["ts in the future"]),
-        ("1,2,pv,100,,", ["ts before 1990-01-01"]),
-        ("1,2,pv,1511544070,,123456789012345678901", ["field longer than 20 characters (21)"]),
-    ],
-)
-def test_every_problem_becomes_a_reason(spark: SparkSession, line: str, expected: list[str]) -> None:
-    (row,) = parse(spark, [line])
-    assert reasons(row) == expected
+PROBLEMS = [
+    ("1,2,pv,1511544070", ["wrong field count: expected 6, got 4"]),
+    ("1,2,pv", ["wrong field count: expected 6, got 3", "missing ts"]),
+    ('"1,5",2,pv', ["wrong field count: expected 6, got 3", "missing ts"]),
+    ('"1,5",2,pv,1511544070,,,"x,y"', ["wrong field count: expected 6, got 7"]),
+    ("1,2,pv,1511544070,1,2,3", ["wrong field count: expected 6, got 7"]),
+    (",2,pv,1511544070,,", ["missing user_id"]),
+    ("1,2,pv,yesterday,,", ["unparsable ts 'yesterday'"]),
+    ("1,2,pv,1511544070,-1,", ["negative quantity"]),
+    ("1,2,pv,1511544070,1,-0.5", ["negative price"]),
+    ("1,2,pv,1511544070,x,NaN", ["unparsable quantity 'x'", "unparsable price 'NaN'"]),
+    ("1,2,pv,4102444800,,", ["ts in the future"]),
+    ("1,2,pv,100,,", ["ts before 1990-01-01"]),
+    ("1,2,pv,1511544070,,123456789012345678901", ["field longer than 20 characters (21)"]),
+]
+
+
+@pytest.fixture(scope="module")
+def problem_rows(spark: SparkSession) -> dict[str, Row]:
+    """Every line of PROBLEMS parsed, each to exactly one row: {line: its row}.
+
+    One parse of all the lines (the parser works line by line: a line's row does not depend on the
+    others), instead of one Spark job per line.
+    """
+    lines = [line for line, _ in PROBLEMS]
+    rows = parse(spark, lines)
+    assert [r[RAW_RECORD] for r in rows] == lines  # one row per line, in order
+    return dict(zip(lines, rows, strict=True))
+
+
+@pytest.mark.parametrize(("line", "expected"), PROBLEMS)
+def test_every_problem_becomes_a_reason(problem_rows: dict[str, Row], line: str, expected: list[str]) -> None:
+    assert reasons(problem_rows[line]) == expected
 
 
 def test_quotes_protect_delimiters_and_header_lines_are_marked(spark: SparkSession) -> None:
