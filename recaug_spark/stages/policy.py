@@ -1,7 +1,8 @@
 """Stage policy: which augmentation, if any, lifts which users of each model -> gold/augment_policy.
 
 The search is recaug_spark/policy/run.py, on a slice of the training period only. With
-``policy.mode: fixed``, or no model to search, the stage does nothing.
+``policy.mode: fixed``, without the variant real+policy in ``evaluate.variants``, or with no model to
+search, the stage does nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from recaug_spark.config import RecaugConfig
 from recaug_spark.pipeline import Job
 from recaug_spark.policy.run import search_policy
+from recaug_spark.recommend.evaluate import POLICY
 from recaug_spark.report.publish import policy_report
 from recaug_spark.runs import StageResult
 from recaug_spark.schema import AUGMENT_POLICY, GOLD_POLICY
@@ -19,9 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def idle(cfg: RecaugConfig) -> str | None:
-    """Why there is no search: ``policy.mode: fixed``, no model to search, or no op."""
+    """Why there is no search: ``policy.mode: fixed``, no real+policy variant to apply it (a search costs
+    up to ``policy.budget`` trainings), no model to search, or no op."""
     if cfg.policy.mode == "fixed":
         return "policy.mode is fixed: no search"
+    if POLICY not in cfg.evaluate.variants:
+        return f"evaluate.variants has no {POLICY}: no search"
     if not cfg.policy_models:
         return "no model of evaluate.models can be searched (so far: SASRec): no search"
     if not cfg.augment.ops:
