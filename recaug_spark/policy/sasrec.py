@@ -189,7 +189,8 @@ class SasrecArm:
         self.trainer.advance(steps)
 
     def values(self) -> np.ndarray:
-        return ndcg(self.trainer.best_model(), self.users)
+        with self.trainer.threads():
+            return ndcg(self.trainer.best_model(), self.users)
 
     @property
     def seconds(self) -> float:
@@ -223,7 +224,8 @@ class RealArm:
         mine = [state for step, state in self.best_at if step <= self.at]
         model = SASRec(self.trainer.arch).to(self.trainer.device)
         model.load_state_dict(mine[-1] if mine else self.trainer.model.state_dict())
-        return ndcg(model, self.users)
+        with self.trainer.threads():
+            return ndcg(model, self.users)
 
     @property
     def seconds(self) -> float:

@@ -363,7 +363,7 @@ class Trainer:
         self.conf, self.views, self.rank, self.world, self.on_validation = conf, views, rank, world, on_validation
         self.begun, self.spent = time.perf_counter(), 0.0  # begun: the current call's start
         self.device = pick_device(conf.device, key="evaluate.sasrec.device")
-        with self._threads():
+        with self.threads():
             self.arch = Architecture(
                 items=data.items, max_len=conf.max_len, hidden=conf.hidden, inner=conf.inner, layers=conf.layers,
                 heads=conf.heads, dropout=conf.dropout, mask_token=views is not None and views.mask_index is not None,
@@ -385,7 +385,9 @@ class Trainer:
         self.spent = time.perf_counter() - self.begun
 
     @contextmanager
-    def _threads(self) -> Iterator[None]:
+    def threads(self) -> Iterator[None]:
+        """Torch's threads set to this training's (``conf.threads`` or the cores this process may run on)
+        for the ``with`` block; a scorer of this trainer's models uses it too."""
         threads = torch.get_num_threads()
         if self.world == 1:
             torch.set_num_threads(self.conf.threads or available_cores())
@@ -414,7 +416,7 @@ class Trainer:
         conf, model, device, rank, world = self.conf, self.model, self.device, self.rank, self.world
         last = min(until, conf.steps)
         self.begun = time.perf_counter()
-        with self._threads():
+        with self.threads():
             model.train()
             while not self.finished and self.step < last:
                 self.step = step = self.step + 1
