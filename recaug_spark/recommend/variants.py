@@ -1,7 +1,8 @@
 """The variant x model evaluation: recommenders trained on real vs augmented data, scored per segment.
 
-For every variant of ``evaluate.variants`` (real, real+augmented, real+synthetic, real+both, and the
-sequential models' real+contrastive), plus with ``evaluate.ablation`` one real+<op> per op of the augment
+For every variant of ``evaluate.variants`` (real, real+augmented, real+synthetic, real+both, the
+sequential models' real+contrastive, and real+policy: each model with the augmentation stage policy chose
+for it, the real model's lists where it chose none), plus with ``evaluate.ablation`` one real+<op> per op of the augment
 run, and every model of ``evaluate.models`` (the registry, recommend/recommenders.py: popularity, item-kNN,
 ALS in Spark; SASRec in torch, trained on the driver and scored on the executors), trains on the
 training split (the leakage rule, prep/split.py) and ranks the full catalogue for every test user
