@@ -22,13 +22,14 @@ from pyspark.sql import functions as F
 
 from recaug_spark.config import SasrecConfig
 from recaug_spark.policy.candidates import Candidate
+from recaug_spark.policy.decide import SEGMENTS
 from recaug_spark.recommend import metrics
 from recaug_spark.recommend.ranking import RELEVANT
 from recaug_spark.recommend.sasrec import score
 from recaug_spark.recommend.sasrec import sequences as sq
 from recaug_spark.recommend.sasrec.model import SASRec
 from recaug_spark.recommend.sasrec.topk import right_aligned, top_k_columns
-from recaug_spark.recommend.sasrec.train import Trainer, TrainingData, mask_items, trimmed
+from recaug_spark.recommend.sasrec.train import Trainer, TrainingData, mask_items, pretrain_steps, trimmed
 
 K = 10
 GROUPS = ("warm", "short", "cold")  # a user's group, by fit events: > short_max, <= short_max, <= cold_max
@@ -149,7 +150,7 @@ def slice_users(
         relevant_offsets=found.offsets.to_numpy().astype(np.int64) - found.offsets[0].as_py(),
         relevant_items=found.flatten().to_numpy(zero_copy_only=False).astype(np.int64),
         relevant_count=rows.column("_n").to_numpy().astype(np.int64),
-        segments={s: np.array([s in mine for mine in names], dtype=bool) for s in ("all", "warm", "cold", "short")},
+        segments={s: np.array([s in mine for mine in names], dtype=bool) for s in SEGMENTS},
         confirm=rows.column("_confirm").to_numpy(zero_copy_only=False).astype(bool),
     )
 
@@ -174,18 +175,12 @@ def ndcg(model: SASRec, users: SliceUsers, *, chunk: int = 1024) -> np.ndarray:
 
 
 class SasrecArm:
-    """A SASRec in training (:class:`Trainer`), scored on the policy slice. ``then``: the training data
-    to go on with from step ``at`` (a pre-training candidate's fine-tuning on real)."""
+    """A candidate's SASRec in training (:class:`Trainer`), scored on the policy slice."""
 
-    def __init__(self, trainer: Trainer, users: SliceUsers, then: tuple[int, TrainingData] | None = None) -> None:
-        self.trainer, self.users, self.then = trainer, users, then
+    def __init__(self, trainer: Trainer, users: SliceUsers) -> None:
+        self.trainer, self.users = trainer, users
 
     def advance(self, steps: int) -> None:
-        if self.then is not None and self.then[0] <= steps:
-            at, data = self.then
-            self.trainer.advance(at)
-            self.trainer.use(data)
-            self.then = None
         self.trainer.advance(steps)
 
     def values(self) -> np.ndarray:
@@ -222,8 +217,7 @@ class RealArm:
 
     def values(self) -> np.ndarray:
         mine = [state for step, state in self.best_at if step <= self.at]
-        model = SASRec(self.trainer.arch).to(self.trainer.device)
-        model.load_state_dict(mine[-1] if mine else self.trainer.model.state_dict())
+        model = self.trainer.model_of(mine[-1] if mine else self.trainer.model.state_dict())
         with self.trainer.threads():
             return ndcg(model, self.users)
 
@@ -237,5 +231,5 @@ def arm(
 ) -> SasrecArm:
     """A candidate's arm, seeded as real's: a ``pretrain`` candidate trains on real + augmented for the
     first ``pretrain`` share of ``steps``, then on real."""
-    then = (max(1, round(pretrain * conf.steps)), sources.real) if candidate.mode == "pretrain" else None
-    return SasrecArm(Trainer(sources.data(candidate), conf, seed=seed), users, then)
+    then = (pretrain_steps(pretrain, conf), sources.real) if candidate.mode == "pretrain" else None
+    return SasrecArm(Trainer(sources.data(candidate), conf, seed=seed, then=then), users)

@@ -159,6 +159,27 @@ def test_training_paused_and_resumed_equals_one_run() -> None:
         torch.testing.assert_close(tensor, best.state_dict()[name], rtol=0, atol=0, msg=name)
 
 
+def test_a_planned_switch_happens_after_its_step_however_the_run_is_cut() -> None:
+    """``then`` = (12, data): one run, a run advanced in pieces around the switch (10, 12, 13, 30) and a
+    run switched by hand with use() after step 12 end with the same weights."""
+    conf = FAST.model_copy(update={"eval_every": 4, "steps": 30, "patience": 100})
+    pairs = np.zeros_like(_chain_data().sequences)
+    pairs[:, -2:] = [1, 2]
+    rest = TrainingData(pairs, _chain_data().valid_inputs, _chain_data().valid_targets, items=_chain_data().items)
+    whole = train(_chain_data(), conf, seed=4, then=(12, rest))
+    pieces = Trainer(_chain_data(), conf, seed=4, then=(12, rest))
+    for until in (10, 12, 13, 30):
+        pieces.advance(until)
+    by_hand = Trainer(_chain_data(), conf, seed=4)
+    by_hand.advance(12)
+    by_hand.use(rest)
+    by_hand.advance(30)
+    for name, tensor in whole.state.items():
+        torch.testing.assert_close(tensor, pieces.result.state[name], rtol=0, atol=0, msg=name)
+        torch.testing.assert_close(tensor, by_hand.result.state[name], rtol=0, atol=0, msg=name)
+    assert whole.history[-1].loss < whole.history[0].loss  # it did train on the pairs after the switch
+
+
 def test_trainer_switches_its_training_sequences_and_keeps_its_model() -> None:
     """use(): from then on the batches come from the new sequences (here every one is item 1 then item 2:
     a loss near 0 once learned), the model goes on from where it was, the catalogue stays the same."""

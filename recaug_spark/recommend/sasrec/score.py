@@ -28,7 +28,7 @@ from recaug_spark.config import SasrecConfig
 from recaug_spark.recommend.sasrec import sequences as sq
 from recaug_spark.recommend.sasrec.artifact import SasrecArtifact
 from recaug_spark.recommend.sasrec.topk import Scorer, right_aligned
-from recaug_spark.recommend.sasrec.train import TrainedSasrec, TrainingData, train
+from recaug_spark.recommend.sasrec.train import TrainedSasrec, TrainingData, pretrain_steps, train
 from recaug_spark.recommend.sasrec.views import ViewMaker
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def fit(
     then = None
     if pretrain is not None:
         alone = variant_data(history, {}, index, conf, seed=seed, weights=weights, items=len(item_ids))
-        then = (max(1, round(pretrain * conf.steps)), alone)
+        then = (pretrain_steps(pretrain, conf), alone)
     log.info(
         "sasrec: %d training sequences, %d validation users, %d items", len(data.sequences), len(data.valid_targets),
         len(item_ids),

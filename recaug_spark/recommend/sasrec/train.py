@@ -337,8 +337,9 @@ class Trainer:
     """SASRec training that pauses and goes on: :meth:`advance` runs optimizer steps up to a step count,
     validating every ``eval_every`` steps and after the last of ``steps`` (not at a pause, so that a run
     advanced in pieces equals one run), and keeps the best validation's weights;
-    :meth:`use` swaps the training sequences between two advances (pre-training on one set, fine-tuning on
-    another) with the model, the optimizer and the random streams kept; the time counted is the time spent
+    :meth:`use` swaps the training sequences between two advances with the model, the optimizer and the
+    random streams kept, and ``then`` = (step, data) makes that swap after that step (pre-training on one
+    set, fine-tuning on another, however the run is cut into advances); the time counted is the time spent
     in its calls. :func:`train` is one advance to ``steps``; a search advances candidates a rung at a time
     (recaug_spark/policy/halving.py).
 
@@ -359,8 +360,10 @@ class Trainer:
         rank: int = 0,
         world: int = 1,
         on_validation: Callable[[Validation], None] | None = None,
+        then: tuple[int, TrainingData] | None = None,
     ) -> None:
         self.conf, self.views, self.rank, self.world, self.on_validation = conf, views, rank, world, on_validation
+        self.then = then
         self.begun, self.spent = time.perf_counter(), 0.0  # begun: the current call's start
         self.device = pick_device(conf.device, key="evaluate.sasrec.device")
         with self.threads():
@@ -419,6 +422,9 @@ class Trainer:
         with self.threads():
             model.train()
             while not self.finished and self.step < last:
+                if self.then is not None and self.step >= self.then[0]:
+                    self.use(self.then[1])
+                    self.then = None
                 self.step = step = self.step + 1
                 passes, batch = next(self.batches)
                 drawn, log_kq = self.negatives.draw(self.generator) if self.negatives is not None else (None, None)
@@ -473,9 +479,13 @@ class Trainer:
 
     def best_model(self) -> SASRec:
         """A model holding the best validation's weights (the current ones before any validation), in eval mode."""
-        best = SASRec(self.arch).to(self.device)
-        best.load_state_dict(self.result.state or self.model.state_dict())
-        return best.eval()
+        return self.model_of(self.result.state or self.model.state_dict())
+
+    def model_of(self, state: dict[str, torch.Tensor]) -> SASRec:
+        """A model of this training's architecture on its device holding ``state``, in eval mode."""
+        model = SASRec(self.arch).to(self.device)
+        model.load_state_dict(state)
+        return model.eval()
 
 
 def train(
@@ -490,11 +500,19 @@ def train(
     then: tuple[int, TrainingData] | None = None,
 ) -> TrainedSasrec:
     """Train SASRec on ``data`` with ``conf`` for ``steps`` (or until early stopping); the weights of the
-    validation with the best MRR (:class:`Trainer`). ``then``: (step, data): from that step on, train on
-    that data instead (pre-training on real + augmented sequences, fine-tuning on real)."""
-    trainer = Trainer(data, conf, seed=seed, views=views, rank=rank, world=world, on_validation=on_validation)
-    if then is not None:
-        at, rest = then
-        trainer.advance(at)
-        trainer.use(rest)
+    validation with the best MRR (:class:`Trainer`). ``then``: (step, data): after that step, train on that
+    data instead (pre-training on real + augmented sequences, fine-tuning on real)."""
+    trainer = Trainer(
+        data, conf, seed=seed, views=views, rank=rank, world=world, on_validation=on_validation, then=then
+    )
     return trainer.advance(conf.steps)
+
+
+def pretrain_steps(share: float, conf: SasrecConfig) -> int:
+    """The step after which a model pre-trained for ``share`` of the budget goes on with its second data.
+
+    Example:
+        >>> pretrain_steps(0.3, SasrecConfig(steps=1000)), pretrain_steps(0.001, SasrecConfig(steps=100))
+        (300, 1)
+    """
+    return max(1, round(share * conf.steps))
