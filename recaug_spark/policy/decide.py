@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 ALL = "all"
 NONE = "none"
+SEGMENTS = (ALL, "warm", "cold", "short")
+"""The policy slice's segments (recommend/evaluate.py's, less cold_items: no model ranks an unseen item)."""
 
 
 SELECTION, CONFIRMATION = "selection", "confirmation"

@@ -20,11 +20,10 @@ from pyspark.sql import functions as F
 
 from recaug_spark.config import SplitConfig
 from recaug_spark.errors import ConfigError, InputError
+from recaug_spark.policy.decide import SEGMENTS
 from recaug_spark.prep import split
 from recaug_spark.recommend import evaluate as ev
 from recaug_spark.recommend.ranking import RELEVANT
-
-SEGMENTS = ("all", "warm", "cold", "short")
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from recaug_spark.policy.decide import CONFIRMATION, SELECTION
+from recaug_spark.policy.decide import CONFIRMATION, SEGMENTS, SELECTION
 from recaug_spark.report.evaluation import verdict
-
-SEGMENT_ORDER = ("all", "warm", "cold", "short")
 
 
 def write_policy_report(directory: Path, *, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> list[Path]:
@@ -58,11 +56,11 @@ def markdown(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> list
 
 def _table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """One line per candidate: its difference with real per segment, with interval and verdict."""
-    lines = ["| candidate | " + " | ".join(SEGMENT_ORDER) + " |", "|---" * (len(SEGMENT_ORDER) + 1) + "|"]
+    lines = ["| candidate | " + " | ".join(SEGMENTS) + " |", "|---" * (len(SEGMENTS) + 1) + "|"]
     names = list(dict.fromkeys(r["candidate"] for r in rows))
     for name in names:
         cells = []
-        for segment in SEGMENT_ORDER:
+        for segment in SEGMENTS:
             row = next((r for r in rows if r["candidate"] == name and r["segment"] == segment), None)
             if row is None:
                 cells.append("-")
