@@ -50,7 +50,10 @@ class PolicyConfig(Frozen):
     )
     pretrain_share: float = Field(0.3, gt=0, lt=1, description="Share of the steps a pretrain candidate pre-trains.")
     budget: float = Field(
-        4.0, gt=1, description="The search's steps, real's included, in units of one full training on real."
+        4.0,
+        ge=3,
+        description="The search's steps in units of one full training on real: real twice (its seed and the "
+        "replication's), the replicated candidate once, successive halving within the rest.",
     )
     eta: int = Field(3, ge=2, description="Successive halving: 1 / eta of a rung's candidates go on.")
     harm: float = Field(

@@ -1,11 +1,13 @@
-"""Successive halving of a step budget (Jamieson and Talwalkar, 2016): every candidate trains a few
-steps, the best 1 / eta go on to eta times as many, and so on until one trains the full budget.
+"""Successive halving of a step budget (Jamieson and Talwalkar, 2016), ended by a replication: every
+candidate trains a few steps, the best 1 / eta go on to eta times as many, and so on; the last rung's
+best is then trained the full steps afresh on another seed, beside ``real`` on that seed (policy/search.py).
 
-Survivors resume where they stopped, so a rung costs its survivors' extra steps only. The schedule is
-sized to the search budget: with ``n`` candidates, ``K = ceil(log_eta n)`` rungs below the top and
-``S`` the steps of one full training, the candidates' steps are about ``S (1 + K (1 - 1 / eta))``; a
-larger eta is taken while that exceeds the budget (fewer, cheaper rungs), and the candidates beyond
-what fits even then are left out, last first. Pure Python: no Spark, no torch.
+Survivors resume where they stopped, so a rung costs its survivors' extra steps only; the replication
+costs one full training of the candidate and one of ``real``. The schedule is sized to the search budget
+(``budget`` x ``S``, the steps of one full training on real): real twice (its own seed and the
+replication's), the replicated candidate once, the rungs within the rest; a larger eta is taken while
+they exceed it (fewer, cheaper rungs), and the candidates beyond what fits even then are left out, last
+first. Pure Python: no Spark, no torch.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 
 Key = TypeVar("Key", bound="SupportsRichComparison")
 
+TRAININGS_OF_REAL = 2
+"""``real`` trains twice in a search: on the search's seed, and on the replication's."""
+
 
 @dataclass(frozen=True)
 class Rung:
@@ -31,61 +36,66 @@ class Rung:
 
 @dataclass(frozen=True)
 class Schedule:
-    """The rungs, the eta they were built with, and the candidates the budget admits (the first ones)."""
+    """The rungs on the search's seed, the full steps the best of the last rung is replicated at, the eta
+    they were built with, and the candidates the budget admits (the first ones)."""
 
     rungs: tuple[Rung, ...]
+    full: int
     eta: int
     admitted: int
 
     @property
     def steps(self) -> int:
-        """The candidates' optimizer steps in all, survivors resuming (early stopping may spend fewer)."""
+        """The candidates' optimizer steps in all, survivors resuming, the replication afresh (early
+        stopping may spend fewer)."""
         done, total = 0, 0
         for rung in self.rungs:
             total += rung.candidates * (rung.steps - done)
             done = rung.steps
-        return total
+        return total + (self.full if self.admitted else 0)
 
 
 def rungs(candidates: int, full: int, *, eta: int, unit: int) -> tuple[Rung, ...]:
-    """The rungs of ``candidates`` arms up to ``full`` steps, each below the top a multiple of ``unit``
-    steps (a validation falls on it) and at least one ``unit``.
+    """The rungs of ``candidates`` arms below ``full`` steps, each a multiple of ``unit`` steps (a
+    validation falls on it) and at least one ``unit``; one rung of all of them at ``full`` when none fits
+    below, none for one candidate (it goes straight to the replication).
 
     Example:
         >>> [(r.steps, r.candidates) for r in rungs(27, 2700, eta=3, unit=100)]
-        [(100, 27), (300, 9), (900, 3), (2700, 1)]
+        [(100, 27), (300, 9), (900, 3)]
     """
-    if candidates < 1 or full < 1:
+    if candidates <= 1 or full < 1:
         return ()
-    below = math.ceil(math.log(candidates, eta) - 1e-9) if candidates > 1 else 0
+    below = math.ceil(math.log(candidates, eta) - 1e-9)
     out: list[Rung] = []
     for k in range(below):
         steps = max(unit, round(full / eta ** (below - k) / unit) * unit)
         if steps < full and (not out or steps > out[-1].steps):
             out.append(Rung(steps, candidates if not out else math.ceil(candidates / eta**k)))
-    return (*out, Rung(full, 1)) if out else (Rung(full, candidates),)  # no room below the top: all of it
+    return tuple(out) if out else (Rung(full, candidates),)
 
 
 def schedule(candidates: int, full: int, *, eta: int, unit: int, budget: float) -> Schedule:
-    """The schedule for ``candidates`` whose steps stay within ``(budget - 1) x full`` (one ``full``
-    training on real is the rest of the budget): eta raised while over, then candidates left out.
+    """The schedule for ``candidates`` whose steps stay within ``(budget - 2) x full`` (the two trainings
+    of real are the rest of the budget): eta raised while over, then candidates left out.
 
     Example:
-        >>> s = schedule(27, 2700, eta=3, unit=100, budget=4.0)
-        >>> s.eta, s.admitted, s.steps, s.steps / 2700
-        (3, 27, 8100, 3.0)
-        >>> [(r.steps, r.candidates) for r in schedule(60, 9500, eta=3, unit=250, budget=4.0).rungs]
-        [(250, 60), (1500, 2), (9500, 1)]
+        >>> s = schedule(9, 2700, eta=3, unit=100, budget=5.0)
+        >>> [(r.steps, r.candidates) for r in s.rungs], s.steps
+        ([(300, 9), (900, 3)], 7200)
+        >>> s = schedule(19, 6000, eta=3, unit=250, budget=4.0)
+        >>> [(r.steps, r.candidates) for r in s.rungs], s.eta, s.steps
+        ([(250, 19), (500, 2)], 10, 11250)
     """
-    allowed = (budget - 1) * full
+    allowed = (budget - TRAININGS_OF_REAL) * full
     admitted = candidates
     while admitted > 0:
         for e in range(eta, max(eta, admitted) + 1):
-            plan = Schedule(rungs(admitted, full, eta=e, unit=unit), e, admitted)
+            plan = Schedule(rungs(admitted, full, eta=e, unit=unit), full, e, admitted)
             if plan.steps <= allowed:
                 return plan
         admitted -= 1
-    return Schedule((), eta, 0)
+    return Schedule((), full, eta, 0)
 
 
 def promote(scores: Sequence[Key], keep: int) -> list[int]:

@@ -24,7 +24,7 @@ from recaug_spark.config import AugmentOp, RecaugConfig
 from recaug_spark.lake import Lake
 from recaug_spark.policy import candidates, halving, search, slices
 from recaug_spark.policy import sasrec as seq
-from recaug_spark.policy.decide import CONFIRMATION, Decision, Evidence, decide
+from recaug_spark.policy.decide import AA, CONFIRMATION, Decision, Evidence, decide, spread_of
 from recaug_spark.recommend.sasrec.train import Trainer
 from recaug_spark.session import storage_level
 
@@ -79,6 +79,7 @@ def _rows(
     """gold/augment_policy's rows of one model: each row of evidence with its candidate's augmentation, and
     whether it is a segment the decision chose (on the confirmation half)."""
     by_name = {c.name: c for c in grid}
+    by_name[AA] = candidates.Candidate(AA, 1.0, (), 0.0, "all", "mixed")  # real: no augmented rows
     out = []
     for r in found:
         c = by_name[r.candidate]
@@ -113,25 +114,35 @@ def _search_sasrec(
     real = seq.RealArm(Trainer(sources.real, sconf, seed=seed), users)
     plan = halving.schedule(len(grid), real.steps, eta=conf.eta, unit=sconf.eval_every, budget=conf.budget)
     boot = search.Bootstrap(cfg.evaluate.bootstrap_resamples, cfg.evaluate.confidence, seed)
+    full = sconf.model_copy(update={"steps": real.steps})  # the replication trains as far as real did
+    twins: list[seq.RealArm] = []
 
-    def make(candidate: candidates.Candidate) -> search.Arm:
-        return seq.arm(candidate, sources, users, sconf, seed=seed, pretrain=conf.pretrain_share)
+    def make(candidate: candidates.Candidate, replica: int) -> search.Arm:
+        return seq.arm(candidate, sources, users, full, seed=seed + replica, pretrain=conf.pretrain_share)
+
+    def twin() -> search.Arm:
+        twins.append(seq.RealArm(Trainer(sources.real, full, seed=seed + 1), users))
+        return twins[-1]
 
     found = search.run(
-        "sasrec", real, grid, make, plan=plan, segments=users.segments, confirm=users.confirm, boot=boot,
+        "sasrec", real, grid, make, twin, plan=plan, segments=users.segments, confirm=users.confirm, boot=boot,
         harm=conf.harm,
     )  # fmt: skip
     real_steps = real.steps
+    twin_steps = sum(t.steps for t in twins)
+    spent = real_steps + twin_steps + found.candidate_steps
     cost = {
         "slice_users": len(users.users), "admitted": plan.admitted, "eta": plan.eta,
         "rungs": [[r.steps, r.candidates] for r in plan.rungs], "real_steps": real_steps,
-        "candidate_steps": found.candidate_steps,
-        "steps_ratio": (real_steps + found.candidate_steps) / max(real_steps, 1),
-        "real_seconds": round(real.seconds, 3), "candidate_seconds": round(found.candidate_seconds, 3),
-        "seconds_ratio": (real.seconds + found.candidate_seconds) / max(real.seconds, 1e-9),
+        "twin_steps": twin_steps, "candidate_steps": found.candidate_steps,
+        "steps_ratio": spent / max(real_steps, 1),
+        "real_seconds": round(real.seconds, 3), "twin_seconds": round(found.twin_seconds, 3),
+        "candidate_seconds": round(found.candidate_seconds, 3),
+        "seconds_ratio": (real.seconds + found.twin_seconds + found.candidate_seconds) / max(real.seconds, 1e-9),
         "prepare_seconds": round(prepared, 3),
     }  # fmt: skip
-    return found, decide("sasrec", found.top, harm=conf.harm), cost
+    spread = spread_of(found.top)
+    return found, decide("sasrec", found.top, harm=conf.harm, spread=spread), cost
 
 
 Searcher = Callable[

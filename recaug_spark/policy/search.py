@@ -3,9 +3,12 @@ compared with ``real`` at the same steps on the policy slice, per segment, with 
 intervals; the best go on. Model-agnostic: an :class:`Arm` is anything that trains to a step count and
 scores the slice's users. Pure numpy: no Spark, no torch.
 
-The slice's users are cut in two halves: promotion reads the ``selection`` half only, and the top
-rung's survivor is measured once more on the ``confirmation`` half, which no choice has read, so the
-interval the decision rests on is not inflated by having picked the best of many candidates.
+The search is cut in two so that the decision does not rest on the evidence that made the choice. The
+slice's users: promotion reads the ``selection`` half only; the decision reads the ``confirmation``
+half. The training runs: the rungs train on the search's seed; the survivor is trained again on another
+seed beside ``real`` on that seed, and only that pair is judged, so a candidate that won by a lucky run
+is not believed; real against real on the two seeds (decide.AA) is how far runs alone differ, and
+decide.py widens the intervals by it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from recaug_spark.policy.candidates import Candidate
-from recaug_spark.policy.decide import ALL, CONFIRMATION, SELECTION, Evidence
+from recaug_spark.policy.decide import AA, ALL, CONFIRMATION, SELECTION, Evidence
 from recaug_spark.policy.halving import Schedule, promote
 from recaug_spark.recommend.bootstrap import paired_bootstrap_many
 
@@ -100,20 +103,23 @@ def merit(rows: Sequence[Evidence], *, harm: float) -> tuple[int, float]:
 
 @dataclass(frozen=True)
 class Searched:
-    """Every rung's evidence, the top rung's (what decide.py reads), and the optimizer steps and seconds
-    spent on the candidates (``real``'s are its own arm's)."""
+    """Every rung's evidence, the replication's (what decide.py reads: the survivor against real on the
+    replication's seed, and real against itself on the two seeds, :data:`AA`), and the optimizer steps
+    and seconds spent on the candidates and on real's replication (real's own are its arm's)."""
 
     rows: list[Evidence]
     top: list[Evidence]  # the confirmation half's
     candidate_steps: int
     candidate_seconds: float
+    twin_seconds: float
 
 
 def run(
     model: str,
     real: Arm,
     arms: Sequence[Candidate],
-    make: Callable[[Candidate], Arm],
+    make: Callable[[Candidate, int], Arm],
+    twin: Callable[[], Arm],
     *,
     plan: Schedule,
     segments: Mapping[str, np.ndarray],
@@ -121,48 +127,60 @@ def run(
     boot: Bootstrap,
     harm: float,
 ) -> Searched:
-    """Successive halving over the first ``plan.admitted`` candidates of ``arms`` (each built by ``make``)
-    along ``plan``'s rungs: ``real`` advances to each rung's steps first, then every surviving arm, each
-    compared with ``real`` at those steps on the selection half (``~confirm``); the rung's best
-    (:func:`merit`) go on, the others are dropped (their memory freed); the top rung's are measured on the
-    confirmation half too."""
+    """Successive halving over the first ``plan.admitted`` candidates of ``arms`` along ``plan``'s rungs,
+    then the replication. Each rung: ``real`` advances to its steps first, then every surviving arm
+    (``make(candidate, 0)``: the search's seed), each compared with ``real`` at those steps on the
+    selection half (``~confirm``); the rung's best (:func:`merit`) go on, the others are dropped (their
+    memory freed). The last rung's best is trained afresh to ``plan.full`` steps on the replication's seed
+    (``make(candidate, 1)``) and compared on the confirmation half with ``twin()``, real on that seed, and
+    the twin with real: a choice made on one seed's runs is judged on runs it never saw."""
     halves = {
         SELECTION: {s: mask & ~confirm for s, mask in segments.items()},
         CONFIRMATION: {s: mask & confirm for s, mask in segments.items()},
     }
-    alive = [(candidate, make(candidate)) for candidate in arms[: plan.admitted]]
+    admitted = list(arms[: plan.admitted])
+    alive = [(candidate, make(candidate, 0)) for candidate in admitted] if plan.rungs else []
     rows: list[Evidence] = []
-    top: list[Evidence] = []
     spent, seconds, done = 0, 0.0, 0
     for position, rung in enumerate(plan.rungs):
         real.advance(rung.steps)
         baseline = real.values()
         keys = []
-        at_rung: list[Evidence] = []
-        last = position + 1 == len(plan.rungs)
         for candidate, arm in alive:
             arm.advance(rung.steps)
-            values = arm.values()
-            measured = {
-                sample: evidence(model, candidate.name, rung.steps, mine=values, real=baseline, segments=masks,
-                                 boot=boot, sample=sample)
-                for sample, masks in halves.items()
-                if sample == SELECTION or last
-            }  # fmt: skip
-            at_rung += measured[SELECTION]
-            top += measured.get(CONFIRMATION, [])
-            keys.append(merit(measured[SELECTION], harm=harm))
+            measured = evidence(model, candidate.name, rung.steps, mine=arm.values(), real=baseline,
+                                segments=halves[SELECTION], boot=boot, sample=SELECTION)  # fmt: skip
+            rows += measured
+            keys.append(merit(measured, harm=harm))
         spent += len(alive) * (rung.steps - done)
         done = rung.steps
-        rows += at_rung + (top if last else [])
         log.info(
             "policy %s: rung %d/%d, %d candidate(s) at %d steps", model, position + 1, len(plan.rungs), len(alive),
             rung.steps,
         )  # fmt: skip
-        if last:
-            seconds += sum(arm.seconds for _, arm in alive)
-            break
-        kept = set(promote(keys, plan.rungs[position + 1].candidates))
+        following = plan.rungs[position + 1].candidates if position + 1 < len(plan.rungs) else 1
+        kept = set(promote(keys, following))
         seconds += sum(arm.seconds for i, (_, arm) in enumerate(alive) if i not in kept)
         alive = [pair for i, pair in enumerate(alive) if i in kept]
-    return Searched(rows=rows, top=top, candidate_steps=spent, candidate_seconds=seconds)
+    if not admitted:
+        return Searched(rows=rows, top=[], candidate_steps=0, candidate_seconds=0.0, twin_seconds=0.0)
+    survivor = alive[0][0] if alive else admitted[0]
+    seconds += sum(arm.seconds for _, arm in alive)  # the search seed's run of the survivor ends here
+    log.info("policy %s: replicating %s at %d steps on another seed", model, survivor.name, plan.full)
+    real.advance(plan.full)
+    again, replica = twin(), make(survivor, 1)
+    again.advance(plan.full)
+    replica.advance(plan.full)
+    twin_values = again.values()
+    confirmed = halves[CONFIRMATION]
+    top = evidence(model, survivor.name, plan.full, mine=replica.values(), real=twin_values, segments=confirmed,
+                   boot=boot, sample=CONFIRMATION)  # fmt: skip
+    top += evidence(model, AA, plan.full, mine=twin_values, real=real.values(), segments=confirmed, boot=boot,
+                    sample=CONFIRMATION)  # fmt: skip
+    return Searched(
+        rows=rows + top,
+        top=top,
+        candidate_steps=spent + plan.full,
+        candidate_seconds=seconds + replica.seconds,
+        twin_seconds=again.seconds,
+    )

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from recaug_spark.policy.decide import CONFIRMATION, SEGMENTS, SELECTION
+from recaug_spark.policy.decide import AA, CONFIRMATION, SEGMENTS, SELECTION
 from recaug_spark.report.evaluation import verdict
 
 
@@ -29,7 +29,8 @@ def markdown(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> list
     out.append(
         "Decided on a slice of the training period (each user's last training event, or its last days), with "
         "NDCG@10 per user and paired bootstrap intervals against `real` trained as many steps; a candidate is "
-        "chosen for a segment only with an interval above 0 there and none below the harm limit on all users."
+        "chosen for a segment only with an interval above 0 there and none below the harm limit on all users, "
+        "each interval widened by how far two trainings of real (on two seeds) differ in that segment."
     )
     for model, found in meta.get("models", {}).items():
         mine = [r for r in rows if r["model"] == model]
@@ -38,13 +39,19 @@ def markdown(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> list
         out.append(
             f"Search: {meta.get('candidates', 0)} candidates ({found['admitted']} admitted), rungs "
             + ", ".join(f"{c} x {s:,} steps" for s, c in found["rungs"])
-            + f"; real {found['real_steps']:,} steps in {found['real_seconds']:.0f} s, candidates "
+            + f", then the best again on another seed; real {found['real_steps']:,} steps in "
+            f"{found['real_seconds']:.0f} s and {found['twin_steps']:,} on the other seed in "
+            f"{found['twin_seconds']:.0f} s, candidates "
             f"{found['candidate_steps']:,} steps in {found['candidate_seconds']:.0f} s: the search cost "
             f"{found['steps_ratio']:.2f}x one training on real in steps, {found['seconds_ratio']:.2f}x in seconds; "
             f"{found['slice_users']:,} policy-slice users."
         )
         confirmed = [r for r in mine if r["sample"] == CONFIRMATION]
-        out += ["", f"Decided on the confirmation half of the slice ({top:,} steps):", "", *_table(confirmed)]
+        out += [
+            "", f"Decided on the confirmation half of the slice ({top:,} steps, the other seed): the candidate "
+            f"against real on that seed, and `{AA}` against real on the search's seed (how far runs alone "
+            "differ; the intervals above are widened by it):", "", *_table(confirmed),
+        ]  # fmt: skip
         chosen = [r for r in mine if r["sample"] == SELECTION]
         for steps in sorted({r["steps"] for r in chosen}, reverse=True):
             at = [r for r in chosen if r["steps"] == steps and r["segment"] == "all"]

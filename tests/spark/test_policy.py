@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
 from recaug_spark.policy import run as run_module
 from recaug_spark.policy import slices
-from recaug_spark.policy.decide import CONFIRMATION, SELECTION, Decision, Evidence
+from recaug_spark.policy.decide import AA, CONFIRMATION, SELECTION, Decision, Evidence
 from recaug_spark.prep import split
 from recaug_spark.runs import SKIPPED, SUCCEEDED
 from recaug_spark.schema import GOLD_EVAL, GOLD_POLICY, SILVER_EVENTS, SILVER_SPLIT
@@ -110,7 +111,7 @@ def test_stage_policy_writes_its_evidence_and_decision_and_evaluate_applies_it(
     cfg = test_config(*POLICY_FAST, lake=root)
     decided: list[list[Evidence]] = []
 
-    def forced(model: str, rows: list[Evidence], *, harm: float) -> Decision:
+    def forced(model: str, rows: list[Evidence], *, harm: float, spread: Mapping[str, float]) -> Decision:
         decided.append(list(rows))
         return Decision(model, rows[0].candidate, ("all", "cold"), "chosen by the test")
 
@@ -123,12 +124,14 @@ def test_stage_policy_writes_its_evidence_and_decision_and_evaluate_applies_it(
     cost = meta["models"]["sasrec"]
     assert meta["candidates"] == 6 and cost["admitted"] <= 6
     rungs = [steps for steps, _ in cost["rungs"]]
-    assert rungs[-1] == 60 and all(s % 10 == 0 for s in rungs) and rungs == sorted(set(rungs))
-    assert cost["steps_ratio"] <= 4.0 and cost["real_steps"] == 60  # the budget: real + candidates <= 4 x real
+    assert rungs[-1] <= 60 and all(s % 10 == 0 for s in rungs) and rungs == sorted(set(rungs))
+    # the budget: real, real again on the replication's seed and the candidates <= 4 x real
+    assert cost["steps_ratio"] <= 4.0 and cost["real_steps"] == 60 and 0 < cost["twin_steps"] <= 60
     selection, confirmation = table[table["sample"] == SELECTION], table[table["sample"] == CONFIRMATION]
+    survivor = decided[0][0].candidate
     for (steps, n), got in zip(cost["rungs"], selection.groupby("steps")["candidate"].nunique(), strict=True):
         assert got == min(n, cost["admitted"]), steps
-    assert set(confirmation["steps"]) == {60} and confirmation["candidate"].nunique() == 1
+    assert set(confirmation["steps"]) == {60} and set(confirmation["candidate"]) == {survivor, AA}
     assert [(r.candidate, r.segment) for r in decided[0]] == list(
         zip(confirmation["candidate"], confirmation["segment"], strict=True)
     )  # the decision reads the confirmation half only
@@ -137,12 +140,14 @@ def test_stage_policy_writes_its_evidence_and_decision_and_evaluate_applies_it(
     assert not selection["chosen"].any()
     assert (table["difference"] - (table["value"] - table["real"])).abs().max() < 1e-12
     assert (table["ci_low"] <= table["difference"]).all() and (table["difference"] <= table["ci_high"]).all()
-    assert set(table["target"]) == {"cold"} and set(table["mode"]) == {"mixed", "pretrain"}
+    candidates, twins = table[table["candidate"] != AA], table[table["candidate"] == AA]
+    assert set(candidates["target"]) == {"cold"} and set(candidates["mode"]) == {"mixed", "pretrain"}
+    assert set(twins["ops"]) == {"[]"} and set(twins["weight"]) == {0.0} and not twins["chosen"].any()
     assert all(op["op"] in {"crop", "substitute"} for op in json.loads(table["ops"].iloc[0]))
     assert "chosen by the test" in result.message and "chosen by the test" in (report / "policy.md").read_text()
 
     assert execute("evaluate", cfg, spark, run_id="ev-1").status == SUCCEEDED
-    chosen = confirmation["candidate"].iloc[0]
+    chosen = survivor
     evaluated = json.loads((root / "reports" / "ev-1" / "metrics.json").read_text())["meta"]
     assert evaluated["policy"]["run"] == "pol-1" and evaluated["policy"]["searched"] == ["sasrec"]
     assert evaluated["policy"]["decisions"] == {"sasrec": f"{chosen} (lifts all, cold)"}

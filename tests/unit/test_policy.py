@@ -13,27 +13,35 @@ from hypothesis import strategies as st
 from recaug_spark.config import CropOp, GaussianNoiseOp, PolicyConfig, RandomScalingOp, SubstituteOp
 from recaug_spark.policy import halving, search
 from recaug_spark.policy.candidates import RECIPE, Candidate, grid, scaled, specs
-from recaug_spark.policy.decide import NONE, Evidence, decide, lifted
+from recaug_spark.policy.decide import AA, NONE, Evidence, decide, lifted, spread_of
 from recaug_spark.policy.sasrec import Pool, RealArm, SliceUsers, ndcg
 from recaug_spark.recommend.sasrec.train import Trainer, TrainingData
 from tests.unit.test_sasrec import FAST, _chain_data
 
 
-def test_a_schedule_of_27_candidates_costs_three_trainings_by_hand() -> None:
-    plan = halving.schedule(27, 2700, eta=3, unit=100, budget=4.0)
-    assert [(r.steps, r.candidates) for r in plan.rungs] == [(100, 27), (300, 9), (900, 3), (2700, 1)]
-    # 27 x 100 + 9 x 200 + 3 x 600 + 1 x 1800: each rung's survivors resume
-    assert plan.steps == 8100 and plan.admitted == 27 and plan.eta == 3
+def test_a_schedule_of_27_candidates_costs_its_rungs_and_one_replication_by_hand() -> None:
+    plan = halving.schedule(27, 2700, eta=3, unit=100, budget=5.4)
+    assert [(r.steps, r.candidates) for r in plan.rungs] == [(100, 27), (300, 9), (900, 3)]
+    # 27 x 100 + 9 x 200 + 3 x 600 (each rung's survivors resume) + 2700 (the best of 3, afresh)
+    assert plan.steps == 9000 and plan.admitted == 27 and plan.eta == 3 and plan.full == 2700
+    # within 4 x, real twice leaves 5400 steps: 27 x 100 + 2700 only, the first eta with a single rung
+    # below the top (eta 18's second rung, 2 x 200, does not fit); 26 at 2000 leave 2000: 20 x 100
+    tight = halving.schedule(27, 2700, eta=3, unit=100, budget=4.0)
+    assert [(r.steps, r.candidates) for r in tight.rungs] == [(100, 27)] and tight.eta == 19
+    assert tight.steps == 5400 and tight.admitted == 27
+    assert halving.schedule(26, 2000, eta=3, unit=100, budget=4.0).admitted == 20
 
 
 def test_rungs_fall_on_validations_and_collapse_when_the_unit_is_coarse() -> None:
     # 9500 / 27 = 352 -> 250, 9500 / 9 = 1056 -> 1000, 9500 / 3 = 3167 -> 3250
     assert [(r.steps, r.candidates) for r in halving.rungs(26, 9500, eta=3, unit=250)] == [
-        (250, 26), (1000, 9), (3250, 3), (9500, 1),
+        (250, 26), (1000, 9), (3250, 3),
     ]  # fmt: skip
     # 600 / 9 and 600 / 3 both round to the unit: one rung below the top
-    assert [(r.steps, r.candidates) for r in halving.rungs(9, 600, eta=3, unit=200)] == [(200, 9), (600, 1)]
-    assert halving.rungs(1, 500, eta=3, unit=100) == (halving.Rung(500, 1),)
+    assert [(r.steps, r.candidates) for r in halving.rungs(9, 600, eta=3, unit=200)] == [(200, 9)]
+    # no room below the top: all of them at the full steps, then the best replicated
+    assert halving.rungs(5, 100, eta=3, unit=100) == (halving.Rung(100, 5),)
+    assert halving.rungs(1, 500, eta=3, unit=100) == ()  # one candidate: straight to the replication
 
 
 @settings(max_examples=200, deadline=None)
@@ -43,14 +51,17 @@ def test_rungs_fall_on_validations_and_collapse_when_the_unit_is_coarse() -> Non
 )  # fmt: skip
 def test_a_schedule_stays_within_its_budget(n: int, full: int, eta: int, unit: int, budget: float) -> None:
     plan = halving.schedule(n, full, eta=eta, unit=unit, budget=budget)
-    assert plan.steps <= (budget - 1) * full
-    assert plan.admitted <= n and plan.eta >= eta
-    if plan.admitted:
+    assert plan.steps <= (budget - 2) * full  # real trains twice: its seed and the replication's
+    assert plan.admitted <= n and plan.eta >= eta and plan.full == full
+    if plan.admitted > 1:
         steps = [r.steps for r in plan.rungs]
         survivors = [r.candidates for r in plan.rungs]
-        assert steps == sorted(set(steps)) and steps[-1] == full
-        assert survivors[0] == plan.admitted and (survivors[-1] == 1 or len(survivors) == 1)
-        assert survivors == sorted(survivors, reverse=True)
+        assert steps == sorted(set(steps)) and steps[-1] <= full
+        assert survivors[0] == plan.admitted and survivors == sorted(survivors, reverse=True)
+    elif plan.admitted == 1:
+        assert plan.rungs == () and plan.steps == full
+    else:
+        assert plan.steps == 0 and budget < 3
 
 
 def test_promotion_keeps_the_best_in_order_and_breaks_ties_by_position() -> None:
@@ -68,44 +79,69 @@ def test_a_candidate_is_chosen_for_the_segments_it_lifts_without_harm() -> None:
         _evidence("crop", "all", -0.0009), _evidence("crop", "short", 0.002), _evidence("crop", "cold", -0.01),
         _evidence("insert", "all", 0.0001), _evidence("insert", "cold", 0.004), _evidence("insert", "warm", 0.003),
     ]  # fmt: skip
-    decision = decide("sasrec", rows, harm=0.01)
+    decision = decide("sasrec", rows, harm=0.01, spread={})
     # both qualify; insert's weakest lifted segment (0.0001 on all) is below crop's (0.002 on short)
     assert (decision.candidate, decision.segments) == ("crop", ("short",))
-    assert decide("sasrec", rows[3:], harm=0.01).segments == ("all", "cold", "warm")
+    assert decide("sasrec", rows[3:], harm=0.01, spread={}).segments == ("all", "cold", "warm")
+    # the spread of real's two trainings taken from its A/A rows (never a candidate themselves); with
+    # 0.0025 on short and 0.0005 on all, crop's short lift (low 0.002) is within it and its all-users low
+    # falls to -1.4% of real; insert keeps cold and warm, its all-users low now -0.0004
+    twins = [_evidence(AA, "all", 0.0), _evidence(AA, "short", 0.001)]
+    spread = spread_of(twins)
+    assert spread == pytest.approx({"all": 0.01, "short": 0.011})  # |difference| = low + 0.01
+    assert decide("sasrec", rows + twins, harm=0.01, spread={"short": 0.0025, "all": 0.0005}).segments == (
+        "cold", "warm",
+    )  # fmt: skip
 
 
 def test_no_candidate_means_no_augmentation_in_words() -> None:
     harmful = [_evidence("crop", "all", -0.0011), _evidence("crop", "short", 0.002)]
-    decision = decide("sasrec", harmful, harm=0.01)
+    decision = decide("sasrec", harmful, harm=0.01, spread={})
     assert decision.candidate == NONE and decision.segments == ()
     assert decision.reason == (
         "no augmentation: crop lifts short, but on all users its interval reaches -1.1% of real (the limit is -1.0%)"
     )
     flat = [_evidence("crop", "all", -0.0005), _evidence("crop", "cold", -0.0001)]
-    assert decide("sasrec", flat, harm=0.01).reason == (
+    assert decide("sasrec", flat, harm=0.01, spread={}).reason == (
         "no augmentation: no candidate's difference with real (crop) has an interval above 0 in any segment"
     )
-    assert decide("sasrec", [], harm=0.01).reason == "no augmentation: no candidate was trained"
+    assert decide("sasrec", harmful, harm=0.01, spread={"short": 0.003}).reason == (
+        "no augmentation: no candidate's difference with real (crop) has an interval widened by the spread of "
+        "real's two trainings above 0 in any segment"
+    )
+    assert decide("sasrec", [], harm=0.01, spread={}).reason == "no augmentation: no candidate was trained"
     # a lift on a segment without users, or without an all-users row, never counts
-    assert lifted([_evidence("c", "all", 0.001), _evidence("c", "cold", 0.01, users=0)], harm=0.01) == ("all",)
-    assert lifted([_evidence("c", "cold", 0.01)], harm=0.01) == ()
+    none: dict[str, float] = {}
+    assert lifted([_evidence("c", "all", 0.001), _evidence("c", "cold", 0.01, users=0)], harm=0.01, spread=none) == (
+        "all",
+    )  # fmt: skip
+    assert lifted([_evidence("c", "cold", 0.01)], harm=0.01, spread=none) == ()
+
+
+SEGMENT_NAMES = st.sampled_from(["all", "short", "cold"])
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from(["all", "short", "cold"]), st.floats(-0.01, 0.01)),
-                max_size=12))  # fmt: skip
+@given(
+    st.lists(st.tuples(st.sampled_from("abc"), SEGMENT_NAMES, st.floats(-0.01, 0.01)), max_size=12),
+    st.dictionaries(SEGMENT_NAMES, st.floats(0.0, 0.005)),
+)  # fmt: skip
 def test_a_chosen_candidate_never_risks_more_than_the_harm_on_all_users(
-    rows: list[tuple[str, str, float]],
+    rows: list[tuple[str, str, float]], spread: dict[str, float]
 ) -> None:
     evidence = [_evidence(c, s, low) for c, s, low in rows]
-    decision = decide("sasrec", evidence, harm=0.01)
+    decision = decide("sasrec", evidence, harm=0.01, spread=spread)
     if decision.candidate == NONE:
         assert decision.segments == () and decision.reason.startswith("no augmentation: ")
         return
     mine = [e for e in evidence if e.candidate == decision.candidate]
     everyone = next(e for e in mine if e.segment == "all")
-    assert everyone.ci_low >= -0.01 * everyone.real
-    assert decision.segments and all(any(e.segment == s and e.ci_low > 0 for e in mine) for s in decision.segments)
+    assert everyone.ci_low - spread.get("all", 0.0) >= -0.01 * everyone.real
+    assert decision.segments and all(
+        any(e.segment == s and e.ci_low > spread.get(s, 0.0) for e in mine) for s in decision.segments
+    )
+    # widening can only take segments away
+    assert set(decision.segments) <= set(lifted(mine, harm=0.01, spread={}))
 
 
 RECIPE_OPS = (
@@ -171,36 +207,65 @@ class _Arm:
 BASE = np.linspace(0.1, 0.5, 40)  # 40 users' values under real
 
 
-def test_the_search_promotes_by_merit_and_compares_at_equal_steps() -> None:
+def test_the_search_promotes_by_merit_and_replicates_the_best_on_another_seed() -> None:
     segments = {"all": np.ones(40, dtype=bool), "cold": np.arange(40) < 10}
     lift_cold = np.where(segments["cold"], 0.2, 0.0)
     offsets = {"a": np.full(40, -0.3), "b": lift_cold, "c": np.full(40, 0.001), "d": np.zeros(40)}
-    made: dict[str, _Arm] = {}
+    made: dict[tuple[str, int], _Arm] = {}
 
-    def make(candidate: Candidate) -> _Arm:
-        made[candidate.source] = _Arm(offsets[candidate.source])
-        return made[candidate.source]
+    def make(candidate: Candidate, replica: int) -> _Arm:
+        made[candidate.source, replica] = _Arm(offsets[candidate.source])
+        return made[candidate.source, replica]
 
     arms = [Candidate(name, 1.0, (0,), 1.0, "all", "mixed") for name in offsets]
-    plan = halving.Schedule((halving.Rung(100, 4), halving.Rung(200, 2), halving.Rung(400, 1)), eta=2, admitted=4)
-    real = _Arm(np.zeros(40))
+    plan = halving.Schedule((halving.Rung(100, 4), halving.Rung(200, 2)), full=400, eta=2, admitted=4)
+    real, twin = _Arm(np.zeros(40)), _Arm(np.full(40, 0.001))  # real on the second seed: 0.001 luckier
     confirm = np.arange(40) % 2 == 1
     boot = search.Bootstrap(200, 0.95, 0)
-    found = search.run("m", real, arms, make, plan=plan, segments=segments, confirm=confirm, boot=boot, harm=0.01)
-    assert real.calls == [100, 200, 400]
-    assert made["a"].calls == [100] and made["d"].calls == [100]  # harmful, and no lift: dropped at the first rung
-    assert made["b"].calls == [100, 200, 400] and made["c"].calls == [100, 200]
-    assert {r.candidate.split(",")[0] for r in found.top} == {"b"} and {r.steps for r in found.top} == {400}
+    found = search.run(
+        "m", real, arms, make, lambda: twin, plan=plan, segments=segments, confirm=confirm, boot=boot, harm=0.01
+    )
+    assert real.calls == [100, 200, 400] and twin.calls == [400]
+    assert made["a", 0].calls == [100] and made["d", 0].calls == [100]  # harmful, and no lift: dropped first
+    assert made["b", 0].calls == [100, 200] and made["c", 0].calls == [100, 200]
+    assert made["b", 1].calls == [400] and set(made) == {(x, 0) for x in "abcd"} | {("b", 1)}  # b afresh
+    assert {r.candidate.split(",")[0] for r in found.top} == {"b", AA} and {r.steps for r in found.top} == {400}
     assert {r.sample for r in found.top} == {"confirmation"}  # decided on the half no promotion read
-    assert {(r.steps, r.sample) for r in found.rows} == {
-        (100, "selection"), (200, "selection"), (400, "selection"), (400, "confirmation"),
-    }  # fmt: skip
+    assert {(r.steps, r.sample) for r in found.rows} == {(100, "selection"), (200, "selection"), (400, "confirmation")}
     assert all(r.users == 20 for r in found.rows if r.segment == "all")
-    cold = next(r for r in found.top if r.segment == "cold")
-    assert cold.users == 5 and cold.difference == pytest.approx(0.2) and cold.ci_low > 0
-    assert found.candidate_steps == 4 * 100 + 2 * 100 + 1 * 200
-    assert found.candidate_seconds == 100 + 100 + 200 + 400  # each arm's seconds once: a, d, c, b
-    assert decide("m", found.top, harm=0.01).segments == ("all", "cold")
+    cold = next(r for r in found.top if r.segment == "cold" and r.candidate != AA)
+    assert cold.users == 5 and cold.difference == pytest.approx(0.2 - 0.001) and cold.ci_low > 0  # against the twin
+    assert spread_of(found.top) == pytest.approx({"all": 0.001, "cold": 0.001})
+    assert found.candidate_steps == 4 * 100 + 2 * 100 + 400
+    assert found.candidate_seconds == 100 + 100 + 200 + 200 + 400  # each run's seconds once: a, d, c, b, b again
+    assert found.twin_seconds == 400
+    assert decide("m", found.top, harm=0.01, spread=spread_of(found.top)).segments == ("all", "cold")
+
+
+def test_a_lift_that_was_one_run_s_luck_is_not_believed() -> None:
+    """e's run on the search's seed is 0.05 better on every user; on the other seed it is 0.001 above real,
+    as real's two runs are 0.002 apart: a constant difference, an interval of one point above 0, inside
+    the runs' spread."""
+    luck = {("e", 0): 0.05, ("e", 1): 0.003, ("z", 0): 0.0, ("z", 1): 0.0}
+
+    def make(candidate: Candidate, replica: int) -> _Arm:
+        return _Arm(np.full(40, luck[candidate.source, replica]))
+
+    arms = [Candidate(name, 1.0, (0,), 1.0, "all", "mixed") for name in ("z", "e")]
+    plan = halving.Schedule((halving.Rung(400, 2),), full=400, eta=2, admitted=2)
+    real, twin = _Arm(np.zeros(40)), _Arm(np.full(40, 0.002))
+    everyone = {"all": np.ones(40, dtype=bool)}
+    found = search.run(
+        "m", real, arms, make, lambda: twin, plan=plan, segments=everyone, confirm=np.arange(40) % 2 == 1,
+        boot=search.Bootstrap(200, 0.95, 0), harm=0.01,
+    )  # fmt: skip
+    chosen = next(r for r in found.rows if r.sample == "selection" and r.candidate.startswith("e"))
+    assert chosen.ci_low == pytest.approx(0.05)
+    (replicated,) = [r for r in found.top if r.candidate != AA]
+    assert replicated.candidate.startswith("e") and replicated.ci_low == pytest.approx(0.001)
+    assert decide("m", found.top, harm=0.01, spread={}).segments == ("all",)  # the users' interval alone
+    decision = decide("m", found.top, harm=0.01, spread=spread_of(found.top))
+    assert decision.candidate == NONE and "widened by the spread of real's two trainings" in decision.reason
 
 
 def test_a_candidate_s_training_data_adds_its_own_windows_at_its_weight() -> None:
