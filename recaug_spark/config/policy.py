@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat
 
+from recaug_spark.config.evaluate import ModelName
 from recaug_spark.config.types import Frozen
 
 SEARCHABLE = ("sasrec",)
@@ -62,4 +63,10 @@ class PolicyConfig(Frozen):
     max_users: int = Field(50_000, ge=1, description="Policy-slice users scored, a keyed hash sample.")
     valid_days: int = Field(
         7, ge=1, description="Global splits: the training period's last days form the policy slice."
+    )
+    ablation: tuple[ModelName, ...] = Field(
+        (),
+        description="Models also trained on the fit rows alone and with each op of augment.ops alone, compared "
+        "on the policy slice (the validation half of a per-op ablation; evaluate.ablation is its test half); "
+        "empty: none.",
     )

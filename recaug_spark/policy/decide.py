@@ -20,6 +20,8 @@ SEGMENTS = (ALL, "warm", "cold", "short")
 
 
 SELECTION, CONFIRMATION = "selection", "confirmation"
+ABLATION = "ablation"
+"""The ``sample`` of policy/ablation.py's rows: all of the slice's users; nothing is chosen from them."""
 AA = "real (replication seed)"
 """The A/A comparison's candidate: ``real`` trained on the replication's seed against real on the search's."""
 

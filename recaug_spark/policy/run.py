@@ -12,19 +12,22 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, Row, SparkSession
 
+from recaug_spark.augment import ops
 from recaug_spark.augment.apply import augment
 from recaug_spark.augment.table import read_training_rows
 from recaug_spark.config import AugmentOp, RecaugConfig
 from recaug_spark.lake import Lake
 from recaug_spark.policy import candidates, halving, search, slices
 from recaug_spark.policy import sasrec as seq
+from recaug_spark.policy.ablation import ablate
 from recaug_spark.policy.decide import AA, CONFIRMATION, Decision, Evidence, decide, spread_of
+from recaug_spark.recommend.evaluate import POLICY, ablation_names
 from recaug_spark.recommend.sasrec.train import Trainer
 from recaug_spark.session import storage_level
 
@@ -41,8 +44,9 @@ class Policy:
 
 
 def search_policy(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str) -> Policy:
-    """Search every model of ``cfg.policy_models`` on the lake's training period; nothing of the test
-    period is read (silver/split's training rows only)."""
+    """Search every model of ``cfg.policy_models`` (when evaluate has the real+policy variant to apply
+    it) on the lake's training period, and ablate each op for the models of ``policy.ablation``; nothing of
+    the test period is read (silver/split's training rows only)."""
     conf = cfg.policy
     recipe = cfg.augment.ops
     all_specs = candidates.specs(recipe, conf)
@@ -61,13 +65,19 @@ def search_policy(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id:
         relevant = carved.relevant.persist(level)
         augmented = augment(spark, fit, cfg.augment.model_copy(update={"ops": tuple(all_specs)}), seed=cfg.run.seed)
         augmented = augmented.localCheckpoint(eager=True, storageLevel=level)
-        for model in cfg.policy_models:
+        for model in cfg.policy_models if POLICY in cfg.evaluate.variants else ():
             found, decision, cost = SEARCHES[model](cfg, fit, relevant, augmented, grid)
             rows += _rows(run_id, found.rows, decision, grid, all_specs)
             decisions.append(decision)
             meta["models"][model] = {"decision": decision.candidate, "segments": list(decision.segments),
                                      "reason": decision.reason, **cost}  # fmt: skip
             log.info("policy %s: %s", model, decision.reason)
+        if conf.ablation:
+            labels = [f"{i}:{ops.of(spec).name}" for i, spec in enumerate(recipe)]  # the x1 specs come first
+            found_rows = ablate(spark, cfg, fit=fit, relevant=relevant, augmented=augmented, labels=labels,
+                                root=lake.root, run_id=run_id)  # fmt: skip
+            rows += _ablation_rows(run_id, found_rows, recipe, weight=cfg.evaluate.augmented_weight)
+            meta["ablation"] = {"models": list(conf.ablation), "ops": [_spec_json(s) for s in recipe]}
     finally:
         spark.catalog.clearCache()
     return Policy(rows=rows, decisions=decisions, meta=meta)
@@ -90,6 +100,23 @@ def _rows(
                 run_id=run_id, model=r.model, candidate=r.candidate, segment=r.segment, steps=r.steps, users=r.users,
                 value=r.value, real=r.real, difference=r.difference, ci_low=r.ci_low, ci_high=r.ci_high,
                 sample=r.sample, chosen=chosen, ops=recipe, weight=c.weight, target=c.target, mode=c.mode,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _ablation_rows(run_id: str, found: list[Evidence], recipe: Sequence[AugmentOp], *, weight: float) -> list[Row]:
+    """gold/augment_policy's rows of the ablation: each op alone (its variant ``real+<op>``), never chosen."""
+    labels = [f"{i}:{ops.of(spec).name}" for i, spec in enumerate(recipe)]
+    spec_of = {name: recipe[int(label.split(":", 1)[0])] for name, label in ablation_names(labels).items()}
+    out = []
+    for r in found:
+        out.append(
+            Row(
+                run_id=run_id, model=r.model, candidate=r.candidate, segment=r.segment, steps=r.steps, users=r.users,
+                value=r.value, real=r.real, difference=r.difference, ci_low=r.ci_low, ci_high=r.ci_high,
+                sample=r.sample, chosen=False, ops=json.dumps([_spec_json(spec_of[r.candidate])]), weight=weight,
+                target="all", mode="mixed",
             )
         )  # fmt: skip
     return out

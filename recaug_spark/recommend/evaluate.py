@@ -55,6 +55,17 @@ def ablation_variants(augmented: DataFrame) -> dict[str, str]:
     for an op configured twice), mapped to the op's label (``<index>:<op>``) in ``aug_ops``; read from the
     run's rows (one distinct label per configured op: a bounded collect), so they match what was written."""
     labels = sorted({r[0].split("(", 1)[0] for r in augmented.select(F.explode("aug_ops")).distinct().collect()})
+    return ablation_names(labels)
+
+
+def ablation_names(labels: Sequence[str]) -> dict[str, str]:
+    """The ablation variant of each op label (``<index>:<op>``): ``real+<op>``, or ``real+<index>:<op>``
+    for an op that appears twice.
+
+    Example:
+        >>> ablation_names(["0:crop", "1:substitute"]), ablation_names(["0:crop", "1:crop"])
+        ({'real+crop': '0:crop', 'real+substitute': '1:substitute'}, {'real+0:crop': '0:crop', 'real+1:crop': '1:crop'})
+    """
     names = [label.split(":", 1)[1] for label in labels]
     return {
         f"real+{name}" if names.count(name) == 1 else f"real+{label}": label

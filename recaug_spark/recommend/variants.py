@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -32,6 +33,7 @@ from recaug_spark.augment.apply import augment
 from recaug_spark.augment.table import read_training_rows
 from recaug_spark.config import AugmentConfig, AugmentOp, EvaluateConfig, RecaugConfig
 from recaug_spark.lake import Lake
+from recaug_spark.policy.decide import ABLATION
 from recaug_spark.prep import split
 from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import evaluate as ev
@@ -115,12 +117,8 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
             relevant = relevant.persist(level)
         users = relevant.select("user_id").distinct()
         scored_users = users.count()
-        longest = seen.join(users, "user_id", "left_semi").groupBy("user_id").count().agg(F.max("count")).first()
-        if longest is None:
-            raise RuntimeError("the global aggregate of items seen per user returned no row")
-        most_seen = longest[0] or 0
         catalogue = seen.select("item_id").distinct().count()
-        depth = min(max(conf.ks) + int(most_seen), max(catalogue, 1))
+        depth = ranking_depth(seen, users, ks=conf.ks, catalogue=catalogue)
         ablations = ev.ablation_variants(extra["augmented"]) if conf.ablation and "augmented" in extra else {}
         variants += list(ablations)
         fallback: dict[str, int] = {}
@@ -151,21 +149,14 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
                     version=_model_version(run_id, variant),
                     info={"variant": variant, "inputs": inputs, "runs_used": used_runs},
                 )  # fmt: skip
-                recommender = spec.build()
-                recommender.fit(data, context=context)
-                if recommender.trained():
-                    training[f"{variant}/{model}"] = recommender.trained()
-                lists = recommender.rank(users, k=max(conf.ks)).persist(level)
-                recs, missing = answer_everyone(lists, users, data, k=max(conf.ks), depth=depth)
-                fallback[f"{variant}/{model}"] = missing.count()
-                recs = recs.persist(level)
-                scored = ranking.per_user_metrics(
-                    recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=conf.ks, by=("segment",)
-                )
-                frames.append(scored.select(F.lit(variant).alias("variant"), F.lit(model).alias("model"), "*"))
+                got = fit_and_score(model, data, context=context, users=users, relevant=relevant, level=level)
+                if got.trained:
+                    training[f"{variant}/{model}"] = got.trained
+                fallback[f"{variant}/{model}"] = got.fallback
+                frames.append(got.per_user)
                 if variant == ev.REAL:
                     real_scored[model] = frames[-1]
-                coverage_rows += _coverage(recs, relevant, conf.ks, catalogue, variant=variant, model=model)
+                coverage_rows += _coverage(got.recs, relevant, conf.ks, catalogue, variant=variant, model=model)
             log.info("evaluate: %s trained and ranked", variant)
         # A leaf, not the union of every (variant, model)'s plan: the bootstrap joins it with itself once
         # per comparison and Spark renders each query's whole plan on the driver, a string that grows with
@@ -195,6 +186,47 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
     return Evaluation(rows=rows, meta=meta, variants=variants, skipped=skipped, excluded=excluded)
 
 
+def ranking_depth(seen: DataFrame, users: DataFrame, *, ks: tuple[int, ...], catalogue: int) -> int:
+    """How many items a Spark model returns per user before the seen ones go: the largest k plus the most
+    items any asked user has seen, at most the catalogue."""
+    longest = seen.join(users, "user_id", "left_semi").groupBy("user_id").count().agg(F.max("count")).first()
+    if longest is None:
+        raise RuntimeError("the global aggregate of items seen per user returned no row")
+    return min(max(ks) + int(longest[0] or 0), max(catalogue, 1))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One (variant, model) trained and asked: every user's list (persisted), the per-user metrics per
+    segment (``variant``, ``model``, ``segment``, ``user_id``, the metrics), the users given the popularity
+    fallback, and what the model says about its training (SASRec's curve)."""
+
+    recs: DataFrame
+    per_user: DataFrame
+    fallback: int
+    trained: Mapping[str, object]
+
+
+def fit_and_score(
+    model: str, data: TrainingSet, *, context: FitContext, users: DataFrame, relevant: DataFrame, level: StorageLevel
+) -> Scored:
+    """Train ``model`` (the registry's) on ``data``, rank the full catalogue for ``users`` (those it cannot
+    answer get the popularity list of the same rows) and score the lists against ``relevant``
+    (``segment``, ``user_id``, relevant items) at ``context.conf.ks``: the one path from training data to
+    per-user metrics, for evaluate's test period and the policy's slice alike."""
+    ks = context.conf.ks
+    recommender = recommenders.MODELS[model].build()
+    recommender.fit(data, context=context)
+    lists = recommender.rank(users, k=max(ks)).persist(level)
+    recs, missing = answer_everyone(lists, users, data, k=max(ks), depth=context.depth)
+    fallback = missing.count()
+    recs = recs.persist(level)
+    scored = ranking.per_user_metrics(recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=ks,
+                                      by=("segment",))  # fmt: skip
+    labelled = scored.select(F.lit(data.variant).alias("variant"), F.lit(model).alias("model"), "*")
+    return Scored(recs=recs, per_user=labelled, fallback=fallback, trained=recommender.trained())
+
+
 @dataclass(frozen=True)
 class Choice:
     """The augmentation stage policy chose for a model: the candidate, the segments it lifted on the
@@ -222,7 +254,7 @@ def _policy_choices(lake: Lake, cfg: RecaugConfig) -> tuple[dict[str, Choice] | 
     if cfg.policy.mode == "fixed" or last is None or not lake.exists(GOLD_POLICY):
         why = "policy.mode is fixed" if cfg.policy.mode == "fixed" else "no policy run"
         return None, {"run": None, "why_skipped": why}
-    rows = lake.read(GOLD_POLICY).where(F.col("run_id") == last.run_id)
+    rows = lake.read(GOLD_POLICY).where((F.col("run_id") == last.run_id) & (F.col("sample") != ABLATION))
     searched = sorted(r[0] for r in rows.select("model").distinct().collect())
     chosen = (
         rows.where(F.col("chosen"))

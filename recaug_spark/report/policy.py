@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from recaug_spark.policy.decide import AA, CONFIRMATION, SEGMENTS, SELECTION
+from recaug_spark.policy.decide import AA, ABLATION, CONFIRMATION, SEGMENTS, SELECTION
 from recaug_spark.report.evaluation import verdict
 
 
@@ -58,6 +58,13 @@ def markdown(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> list
             best = {r["candidate"] for r in sorted(at, key=lambda r: -r["difference"])[:5]}
             out += ["", f"Selection half at {steps:,} steps ({len(at)} candidates), the 5 best on all users:", ""]
             out += _table([r for r in chosen if r["steps"] == steps and r["candidate"] in best])
+    ablated = [r for r in rows if r["sample"] == ABLATION]
+    for model in dict.fromkeys(r["model"] for r in ablated):
+        out += [
+            "", f"## Ablation: {model}", "", "Each op of augment.ops alone (at evaluate.augmented_weight, all users' "
+            "rows) against real, trained as evaluate trains them, on all of the policy slice's users; nothing is "
+            "chosen from it:", "", *_table([r for r in ablated if r["model"] == model]),
+        ]  # fmt: skip
     return out
 
 

@@ -21,16 +21,19 @@ log = logging.getLogger(__name__)
 
 
 def idle(cfg: RecaugConfig) -> str | None:
-    """Why there is no search: ``policy.mode: fixed``, no real+policy variant to apply it (a search costs
-    up to ``policy.budget`` trainings), no model to search, or no op."""
+    """Why there is nothing to do: ``policy.mode: fixed``, no op, or neither a search (it needs a
+    real+policy variant to apply it, a search costing up to ``policy.budget`` trainings, and a model to
+    search) nor an ablation (``policy.ablation``)."""
     if cfg.policy.mode == "fixed":
         return "policy.mode is fixed: no search"
+    if not cfg.augment.ops:
+        return "augment.ops is empty: nothing to search"
+    if cfg.policy.ablation:
+        return None
     if POLICY not in cfg.evaluate.variants:
         return f"evaluate.variants has no {POLICY}: no search"
     if not cfg.policy_models:
         return "no model of evaluate.models can be searched (so far: SASRec): no search"
-    if not cfg.augment.ops:
-        return "augment.ops is empty: nothing to search"
     return None
 
 

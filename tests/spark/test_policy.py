@@ -17,8 +17,9 @@ from recaug_spark.lake import Lake
 from recaug_spark.pipeline import execute
 from recaug_spark.policy import run as run_module
 from recaug_spark.policy import slices
-from recaug_spark.policy.decide import AA, CONFIRMATION, SELECTION, Decision, Evidence
+from recaug_spark.policy.decide import AA, ABLATION, CONFIRMATION, SELECTION, Decision, Evidence
 from recaug_spark.prep import split
+from recaug_spark.recommend import variants
 from recaug_spark.runs import SKIPPED, SUCCEEDED
 from recaug_spark.schema import GOLD_EVAL, GOLD_POLICY, SILVER_EVENTS, SILVER_SPLIT
 from tests.conftest import DEMO_EVENTS, test_config
@@ -163,3 +164,36 @@ def test_stage_policy_writes_its_evidence_and_decision_and_evaluate_applies_it(
 
     fixed = execute("policy", test_config(*POLICY_FAST, "policy.mode=fixed", lake=root), spark, run_id="pol-2")
     assert fixed.status == SKIPPED and "policy.mode is fixed" in fixed.message
+
+
+def test_the_ablation_scores_each_op_alone_on_the_slice_and_evaluate_ignores_it(
+    spark: SparkSession, demo_split_lake: Path, tmp_path: Path
+) -> None:
+    """policy.ablation without a search (no real+policy variant): one row per (model, op, segment) on all
+    of the slice's users. gaussian_noise copies every training row with another price: each item's
+    strength grows by the same factor, so popularity's lists, and its difference with real, stay exactly
+    0; crop's copies drop a user's early events, so its strengths, and its row, are its own."""
+    root = tmp_path / "lake"
+    shutil.copytree(demo_split_lake, root)
+    ops = "augment.ops=[{op: gaussian_noise, column: price, sigma: 0.1}, {op: crop, eta: 0.5}]"
+    cfg = test_config(*POLICY_FAST, ops, "policy.ablation=[popularity]", "evaluate.variants=[real]", lake=root)
+    result = execute("policy", cfg, spark, run_id="abl-1")
+    assert result.status == SUCCEEDED, result.message
+    table = Lake(spark, str(root)).read(GOLD_POLICY).where("run_id = 'abl-1'").toPandas()
+    assert set(table["sample"]) == {ABLATION} and set(table["model"]) == {"popularity"}  # no search ran
+    assert set(table["candidate"]) == {"real+gaussian_noise", "real+crop"} and not table["chosen"].any()
+    noise = table[table["candidate"] == "real+gaussian_noise"]
+    assert set(noise["segment"]) == {"all", "warm", "cold", "short"} & set(table["segment"])
+    assert (noise["difference"] == 0).all() and (noise["ci_low"] == 0).all() and (noise["ci_high"] == 0).all()
+    assert (table["difference"] - (table["value"] - table["real"])).abs().max() < 1e-12
+    carved = slices.carve(
+        split.training_rows(Lake(spark, str(root)).read(SILVER_EVENTS), Lake(spark, str(root)).read(SILVER_SPLIT)),
+        "global", cold_max=COLD_MAX, short_max=SHORT_MAX, valid_days=7, max_users=50_000, seed=cfg.run.seed,
+    )  # fmt: skip
+    users = carved.relevant.groupBy("segment").count().toPandas().set_index("segment")["count"].to_dict()
+    assert {r.segment: r.users for r in noise.itertuples()} == {s: users[s] for s in noise["segment"]}
+    assert json.loads(table[table["candidate"] == "real+crop"]["ops"].iloc[0])[0]["op"] == "crop"
+    report = (root / "reports" / "abl-1" / "policy.md").read_text()
+    assert "## Ablation: popularity" in report and "real+crop" in report
+    choices, meta = variants._policy_choices(Lake(spark, str(root)), cfg)  # evaluate's reader of the policy
+    assert choices == {} and meta["run"] == "abl-1" and meta["searched"] == []  # no model was searched
