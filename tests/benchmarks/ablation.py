@@ -19,23 +19,18 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from recaug_spark.config import load_config
-from recaug_spark.session import build_session
+from tests.benchmarks.refresh import REPO, gold, refresh
 
-REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench-results"
 RUN_ID = "ablation"
 DATASETS = {
     "demo": [],
-    "beauty": ["--conf", "conf/sources/amazon_beauty.yaml"],
-    "cj": ["--conf", "conf/sources/completejourney.yaml"],
+    "beauty": ["conf/sources/amazon_beauty.yaml"],
+    "cj": ["conf/sources/completejourney.yaml"],
 }
 SEQUENCE_OPS = ("crop", "mask", "reorder", "substitute", "insert", "slide_window", "subset_split")
 MODELS = ("als", "sasrec")
@@ -49,28 +44,18 @@ def run(dataset: str, lake: Path) -> dict[str, Any]:
     ops = "[" + ", ".join(f"{{op: {op}}}" for op in SEQUENCE_OPS) + "]"
     models = "[" + ", ".join(MODELS) + "]"
     sets = [
-        "spark.master=local[2]", "spark.ui_enabled=false", f"augment.ops={ops}", "policy.strengths=[]",
+        f"augment.ops={ops}", "policy.strengths=[]",
         f"policy.ablation={models}", f"evaluate.models={models}", "evaluate.variants=[real, real+synthetic]",
         "evaluate.ablation=true", "evaluate.ks=[10]",
     ]  # fmt: skip
-    started = time.perf_counter()
-    out = subprocess.run(
-        [str(Path(sys.executable).parent / "recaug"), "refresh", *DATASETS[dataset], "--lake", str(lake),
-         "--run-id", RUN_ID, *[a for s in sets for a in ("--set", s)]],
-        cwd=REPO, capture_output=True, text=True,
-    )  # fmt: skip
-    if out.returncode != 0:
-        raise RuntimeError(f"refresh of {dataset} failed:\n{out.stderr[-4000:]}")
-    seconds = time.perf_counter() - started
-    spark = build_session(load_config([], ["spark.master=local[1]", "spark.ui_enabled=false"]).spark)
-    policy = spark.read.format("delta").load(str(lake / "gold/augment_policy")).where(f"run_id = '{RUN_ID}'")
+    seconds = refresh(DATASETS[dataset], lake, run_id=RUN_ID, sets=sets, what=f"refresh of {dataset}")
+    policy = gold(lake, "gold/augment_policy", RUN_ID)
     validation = {
         (r["model"], r["candidate"], r["segment"]): _figure(r["real"], r["difference"], r["ci_low"], r["ci_high"],
                                                             r["users"])
         for r in policy.where("sample = 'ablation'").collect()
     }  # fmt: skip
-    metrics = spark.read.format("delta").load(str(lake / "gold/eval_metrics"))
-    rows = metrics.where(f"run_id = '{RUN_ID}' AND metric = 'ndcg' AND k = 10 AND variant <> 'real'").collect()
+    rows = gold(lake, "gold/eval_metrics", RUN_ID).where("metric = 'ndcg' AND k = 10 AND variant <> 'real'").collect()
     test = {
         (r["model"], r["variant"], r["segment"]): _figure(r["value"] - r["difference"], r["difference"],
                                                           r["diff_ci_low"], r["diff_ci_high"], r["n_users"])

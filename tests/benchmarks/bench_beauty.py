@@ -14,20 +14,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from recaug_spark.config import load_config
-from recaug_spark.session import build_session
+from tests.benchmarks.refresh import gold, refresh
 
 PUBLISHED_NDCG, PUBLISHED_HR = 0.0531, 0.0921
 TARGET = 1.0
 MAX_TRAINING_SECONDS = 30 * 60
-REPO = Path(__file__).resolve().parents[2]
 RUN_ID = "bench-beauty"
 TRAINING_KEYS = (
     "seconds", "steps_run", "best_step", "best_mrr", "best_ndcg_at_10", "device", "threads", "loss", "stopped_early",
@@ -38,20 +33,11 @@ def run(*, quick: bool) -> dict[str, Any]:
     """Refresh Beauty in a fresh lake; SASRec's NDCG@10 against the published figure."""
     work = Path(tempfile.mkdtemp(prefix="bench-beauty-"))
     lake = work / "lake"
-    extra = ["--set", "evaluate.sasrec.steps=500"] if quick else []
+    extra = ["evaluate.sasrec.steps=500"] if quick else []
     try:
-        started = time.perf_counter()
-        out = subprocess.run(
-            [str(Path(sys.executable).parent / "recaug"), "refresh", "--conf", "conf/sources/amazon_beauty.yaml",
-             "--lake", str(lake), "--set", "spark.master=local[2]", "--set", "spark.ui_enabled=false",
-             "--run-id", RUN_ID, *extra],
-            cwd=REPO, capture_output=True, text=True,
-        )  # fmt: skip
-        if out.returncode != 0:
-            raise RuntimeError(f"refresh on Beauty failed: {out.stderr.strip().splitlines()[-1]}")
-        refresh_seconds = time.perf_counter() - started
-        spark = build_session(load_config([], ["spark.master=local[1]", "spark.ui_enabled=false"]).spark)
-        table = spark.read.format("delta").load(str(lake / "gold/eval_metrics")).where(f"run_id = '{RUN_ID}'")
+        refresh_seconds = refresh(["conf/sources/amazon_beauty.yaml"], lake, run_id=RUN_ID, sets=extra,
+                                  what="refresh on Beauty")  # fmt: skip
+        table = gold(lake, "gold/eval_metrics", RUN_ID)
         rows = table.where("segment = 'all' AND k = 10 AND metric IN ('ndcg', 'hit_rate')").collect()
         models: dict[str, dict[str, Any]] = {}
         for r in rows:

@@ -18,17 +18,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from recaug_spark.config import load_config
-from recaug_spark.session import build_session
+from tests.benchmarks.refresh import gold, refresh
 
-REPO = Path(__file__).resolve().parents[2]
 RUN_ID = "bench-policy"
 HARM = 0.01
 SEGMENTS = ("all", "warm", "cold", "short")
@@ -40,21 +35,13 @@ def run(*, quick: bool) -> dict[str, Any]:
     lake = work / "lake"
     quick_sets = ["evaluate.sasrec.steps=500", "policy.modes=[mixed]", "policy.weights=[0.5]",
                   "policy.targets=[all]", "policy.strengths=[]", "augment.ops=[{op: crop, eta: 0.8}]"]  # fmt: skip
-    sets = ["spark.master=local[2]", "spark.ui_enabled=false", "evaluate.variants=[real, real+policy]",
-            "evaluate.models=[popularity, itemknn, als, sasrec]", *(quick_sets if quick else [])]  # fmt: skip
+    sets = ["evaluate.variants=[real, real+policy]", "evaluate.models=[popularity, itemknn, als, sasrec]",
+            *(quick_sets if quick else [])]  # fmt: skip
     try:
-        started = time.perf_counter()
-        out = subprocess.run(
-            [str(Path(sys.executable).parent / "recaug"), "refresh", "--conf", "conf/sources/amazon_beauty.yaml",
-             "--lake", str(lake), "--run-id", RUN_ID, *[a for s in sets for a in ("--set", s)]],
-            cwd=REPO, capture_output=True, text=True,
-        )  # fmt: skip
-        if out.returncode != 0:
-            raise RuntimeError(f"refresh on Beauty failed: {out.stderr.strip().splitlines()[-1]}")
-        refresh_seconds = time.perf_counter() - started
+        refresh_seconds = refresh(["conf/sources/amazon_beauty.yaml"], lake, run_id=RUN_ID, sets=sets,
+                                  what="refresh on Beauty")  # fmt: skip
         policy = json.loads((lake / "reports" / RUN_ID / "policy.json").read_text())
-        spark = build_session(load_config([], ["spark.master=local[1]", "spark.ui_enabled=false"]).spark)
-        table = spark.read.format("delta").load(str(lake / "gold/eval_metrics")).where(f"run_id = '{RUN_ID}'")
+        table = gold(lake, "gold/eval_metrics", RUN_ID)
         rows = table.where("variant = 'real+policy' AND metric = 'ndcg' AND k = 10").collect()
         test = {
             f"{r['model']}/{r['segment']}": {

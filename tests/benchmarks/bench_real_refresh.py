@@ -14,18 +14,13 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from recaug_spark.config import load_config
-from recaug_spark.session import build_session
+from tests.benchmarks.refresh import gold, refresh
 
 TARGET = 1.0
-REPO = Path(__file__).resolve().parents[2]
 FIELDS = ("value", "ci_low", "ci_high", "difference", "diff_ci_low", "diff_ci_high", "lift", "p_value")
 
 
@@ -47,22 +42,11 @@ def run(*, quick: bool) -> dict[str, Any]:
     result: dict[str, Any] = {}
     agree = total = 0
     try:
-        spark = None
         for source in sources:
             lake, run_id = work / source, f"bench-{source}"
-            started = time.perf_counter()
-            out = subprocess.run(
-                [str(Path(sys.executable).parent / "recaug"), "refresh", "--conf", f"conf/sources/{source}.yaml",
-                 "--lake", str(lake), "--set", "spark.master=local[2]", "--set", "spark.ui_enabled=false",
-                 "--run-id", run_id],
-                cwd=REPO, capture_output=True, text=True,
-            )  # fmt: skip
-            if out.returncode != 0:
-                raise RuntimeError(f"refresh on {source} failed: {out.stderr.strip().splitlines()[-1]}")
-            result[f"{source}_seconds"] = round(time.perf_counter() - started, 1)
-            if spark is None:
-                spark = build_session(load_config([], ["spark.master=local[1]", "spark.ui_enabled=false"]).spark)
-            table = spark.read.format("delta").load(str(lake / "gold/eval_metrics")).where(f"run_id = '{run_id}'")
+            seconds = refresh([f"conf/sources/{source}.yaml"], lake, run_id=run_id, what=f"refresh on {source}")
+            result[f"{source}_seconds"] = round(seconds, 1)
+            table = gold(lake, "gold/eval_metrics", run_id)
             rows = [r.asDict() for r in table.collect()]
             report = json.loads((lake / "reports" / run_id / "metrics.json").read_text())["metrics"]
             by_key = {(m["variant"], m["model"], m["segment"], m["metric"], m["k"]): m for m in report}
