@@ -57,6 +57,14 @@ class PolicyConfig(Frozen):
         "replication's), the replicated candidate once, successive halving within the rest.",
     )
     eta: int = Field(3, ge=2, description="Successive halving: 1 / eta of a rung's candidates go on.")
+    first_rung: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Successive halving: the least share of one full training a candidate trains before it can "
+        "be dropped (fewer candidates are admitted to afford it): an augmentation can slow early learning and "
+        "lift the trained model.",
+    )
     harm: float = Field(
         0.01, ge=0, description="Do no harm: no all-users interval may reach below -harm x real's mean."
     )

@@ -75,9 +75,11 @@ def rungs(candidates: int, full: int, *, eta: int, unit: int) -> tuple[Rung, ...
     return tuple(out) if out else (Rung(full, candidates),)
 
 
-def schedule(candidates: int, full: int, *, eta: int, unit: int, budget: float) -> Schedule:
+def schedule(candidates: int, full: int, *, eta: int, unit: int, budget: float, first: float = 0.0) -> Schedule:
     """The schedule for ``candidates`` whose steps stay within ``(budget - 2) x full`` (the two trainings
-    of real are the rest of the budget): eta raised while over, then candidates left out.
+    of real are the rest of the budget) and whose first rung trains at least ``first`` x ``full`` steps
+    (a candidate is not dropped on its first steps alone): eta raised while over, then candidates left
+    out.
 
     Example:
         >>> s = schedule(9, 2700, eta=3, unit=100, budget=5.0)
@@ -86,13 +88,16 @@ def schedule(candidates: int, full: int, *, eta: int, unit: int, budget: float) 
         >>> s = schedule(19, 6000, eta=3, unit=250, budget=4.0)
         >>> [(r.steps, r.candidates) for r in s.rungs], s.eta, s.steps
         ([(250, 19), (500, 2)], 10, 11250)
+        >>> s = schedule(19, 6000, eta=3, unit=250, budget=4.0, first=0.25)
+        >>> [(r.steps, r.candidates) for r in s.rungs], s.admitted, s.steps
+        ([(1500, 4)], 4, 12000)
     """
     allowed = (budget - TRAININGS_OF_REAL) * full
     admitted = candidates
     while admitted > 0:
         for e in range(eta, max(eta, admitted) + 1):
             plan = Schedule(rungs(admitted, full, eta=e, unit=unit), full, e, admitted)
-            if plan.steps <= allowed:
+            if plan.steps <= allowed and (not plan.rungs or plan.rungs[0].steps >= first * full):
                 return plan
         admitted -= 1
     return Schedule((), full, eta, 0)

@@ -139,7 +139,9 @@ def _search_sasrec(
     users = seq.slice_users(relevant, history, index, sconf, seed=seed)
     prepared = time.perf_counter() - started
     real = seq.RealArm(Trainer(sources.real, sconf, seed=seed), users)
-    plan = halving.schedule(len(grid), real.steps, eta=conf.eta, unit=sconf.eval_every, budget=conf.budget)
+    plan = halving.schedule(
+        len(grid), real.steps, eta=conf.eta, unit=sconf.eval_every, budget=conf.budget, first=conf.first_rung
+    )
     boot = search.Bootstrap(cfg.evaluate.bootstrap_resamples, cfg.evaluate.confidence, seed)
     full = sconf.model_copy(update={"steps": real.steps})  # the replication trains as far as real did
     twins: list[seq.RealArm] = []

@@ -90,10 +90,12 @@ def test_global_slice_is_the_training_period_s_last_days(spark: SparkSession, de
 
 
 # Two ops and a small grid (6 candidates: the recipe and each op, for cold users, mixed or pre-training),
-# SASRec 60 steps validated every 10: what the stages write, not how well the candidates learn.
+# SASRec 60 steps validated every 10, every candidate admitted (no least first rung): what the stages
+# write, not how well the candidates learn.
 POLICY_FAST = (
     DEMO_EVENTS, "augment.ops=[{op: crop, eta: 0.8}, {op: substitute, ratio: 0.3}]", "policy.strengths=[]",
-    "policy.weights=[1.0]", "policy.targets=[cold]", "policy.modes=[mixed, pretrain]", "evaluate.sasrec.steps=60",
+    "policy.weights=[1.0]", "policy.targets=[cold]", "policy.modes=[mixed, pretrain]", "policy.first_rung=0",
+    "evaluate.sasrec.steps=60",
     "evaluate.sasrec.eval_every=10", "evaluate.sasrec.min_steps=0", "evaluate.bootstrap_resamples=100",
     "evaluate.models=[popularity, sasrec]", "evaluate.variants=[real, real+policy]", "evaluate.ks=[10]",
 )  # fmt: skip

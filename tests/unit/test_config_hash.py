@@ -28,15 +28,15 @@ DEFAULT_SECTIONS = {
     "lake": "0f611866be65378a", "spark": "02012ea18c904a1c", "run": "8fdb797283c49a23", "ingest": "fa7ea6dac9d0cba3",
     "source": "b34d655e110a4c3e", "preprocess": "35cbf27da41b2878", "split": "447c11cb5765ed09",
     "augment": "5d87d54f5f850253", "gan": "7a83f57835282869", "generate": "92c144ba0578ca03",
-    "policy": "b0964736042d3631", "evaluate": "a7719b1916af83f9", "maintain": "eba6c8030323cece",
+    "policy": "73c5a6e3e5c14e34", "evaluate": "a7719b1916af83f9", "maintain": "eba6c8030323cece",
     "refresh": "4b2711cbb2e9e364",
 }  # fmt: skip
 PINNED = {  # name: (--conf files under the packaged conf/, --set overrides, config_hash, changed section hashes)
-    "default": ((), (), "9bbf3ed311beb97a", {}),
+    "default": ((), (), "6bb2b9d6bd40b988", {}),
     "overrides": (
         (),
         OVERRIDES,
-        "92397094074c5a9d",
+        "99cf4619edf773ec",
         {
             "spark": "0c78c8256d4e035b", "run": "43a4ef518e93c89a", "split": "b371ece1b3d6afb7",
             "augment": "b3d5271e8edef59f", "evaluate": "faa8c1f52a128135",
@@ -45,7 +45,7 @@ PINNED = {  # name: (--conf files under the packaged conf/, --set overrides, con
     "taobao": (
         ("sources/taobao.yaml",),
         (),
-        "6a227c5cf388cecd",
+        "bddbeeb8241c85bf",
         {
             "source": "665bac3c4ffda8f8", "preprocess": "c1e5f87bbd4edc42", "augment": "c4082f2f98a5a68f",
             "gan": "f7131b78c6ecd37e", "evaluate": "ec94724acf2fa337",
@@ -54,7 +54,7 @@ PINNED = {  # name: (--conf files under the packaged conf/, --set overrides, con
     "completejourney": (
         ("sources/completejourney.yaml",),
         (),
-        "6802002376afd968",
+        "618623bfd7d2eabe",
         {
             "source": "0f2f120b1c14ef52", "preprocess": "22ac6f925a935d9d", "gan": "8fcfe09bd0be476f",
             "evaluate": "ec2bfffa594f2859",

@@ -30,6 +30,9 @@ def test_a_schedule_of_27_candidates_costs_its_rungs_and_one_replication_by_hand
     assert [(r.steps, r.candidates) for r in tight.rungs] == [(100, 27)] and tight.eta == 19
     assert tight.steps == 5400 and tight.admitted == 27
     assert halving.schedule(26, 2000, eta=3, unit=100, budget=4.0).admitted == 20
+    # a first rung of at least a quarter of a training: 4 candidates at 500 steps, the rest left out
+    quarter = halving.schedule(26, 2000, eta=3, unit=100, budget=4.0, first=0.25)
+    assert [(r.steps, r.candidates) for r in quarter.rungs] == [(500, 4)] and quarter.steps == 4000
 
 
 def test_rungs_fall_on_validations_and_collapse_when_the_unit_is_coarse() -> None:
@@ -47,15 +50,17 @@ def test_rungs_fall_on_validations_and_collapse_when_the_unit_is_coarse() -> Non
 @settings(max_examples=200, deadline=None)
 @given(
     st.integers(1, 200), st.integers(1, 20_000), st.integers(2, 5), st.integers(1, 500),
-    st.floats(2.0, 8.0),
+    st.tuples(st.floats(2.0, 8.0), st.floats(0.0, 1.0)),
 )  # fmt: skip
-def test_a_schedule_stays_within_its_budget(n: int, full: int, eta: int, unit: int, budget: float) -> None:
-    plan = halving.schedule(n, full, eta=eta, unit=unit, budget=budget)
+def test_a_schedule_stays_within_its_budget(n: int, full: int, eta: int, unit: int, share: tuple[float, float]) -> None:
+    budget, first = share  # in trainings on real: the whole search, the first rung
+    plan = halving.schedule(n, full, eta=eta, unit=unit, budget=budget, first=first)
     assert plan.steps <= (budget - 2) * full  # real trains twice: its seed and the replication's
     assert plan.admitted <= n and plan.eta >= eta and plan.full == full
     if plan.admitted > 1:
         steps = [r.steps for r in plan.rungs]
         survivors = [r.candidates for r in plan.rungs]
+        assert steps[0] >= first * full  # nobody is dropped before the first rung's share of a training
         assert steps == sorted(set(steps)) and steps[-1] <= full
         assert survivors[0] == plan.admitted and survivors == sorted(survivors, reverse=True)
     elif plan.admitted == 1:
