@@ -23,10 +23,9 @@ import annotated_types
 from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 
-from recaug_spark.config.evaluate import registered_model
 from recaug_spark.config.loader import default_conf_dir, merge_layers, parse_value, read_layer
 from recaug_spark.config.root import RecaugConfig
-from recaug_spark.config.types import absolutize, as_utc, identifier
+from recaug_spark.config.types import absolutize, as_utc, identifier, registered_model
 
 DOCS_PATH = Path("docs/configuration.md")
 

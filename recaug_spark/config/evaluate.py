@@ -5,33 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from recaug_spark.augment import ops
 from recaug_spark.config.augment import AugmentOp, CropOp, FromRegistry, MaskOp, ReorderOp, op_union
 from recaug_spark.config.gan import DistributedConfig
-from recaug_spark.config.types import Frozen, PositiveInt
+from recaug_spark.config.types import Frozen, ModelName, PositiveInt
 
 Variant = Literal["real", "real+augmented", "real+synthetic", "real+both", "real+contrastive", "real+policy"]
-
-
-# The names evaluate.models accepts: the packaged models', and those recommend/recommenders.register adds.
-MODEL_NAMES: set[str] = {"popularity", "itemknn", "als", "sasrec"}
-
-
-def registered_model(name: str) -> str:
-    """A model's name in evaluate.models: a registered one, checked on load.
-
-    Example:
-        >>> registered_model("sasrec")
-        'sasrec'
-    """
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(MODEL_NAMES)}")
-    return name
-
-
-ModelName = Annotated[str, AfterValidator(registered_model)]
 
 
 class AlsConfig(Frozen):

@@ -10,8 +10,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat
 
-from recaug_spark.config.evaluate import ModelName
-from recaug_spark.config.types import Frozen
+from recaug_spark.config.types import Frozen, ModelName
 
 SEARCHABLE = ("sasrec",)
 """The models the search can train (step-budgeted ones)."""

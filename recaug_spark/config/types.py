@@ -65,3 +65,22 @@ UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 UnitInterval = Annotated[float, Field(ge=0, lt=1)]
+
+
+# The names evaluate.models accepts: the packaged models', and those recommend/recommenders.register adds.
+MODEL_NAMES: set[str] = {"popularity", "itemknn", "als", "sasrec"}
+
+
+def registered_model(name: str) -> str:
+    """A model's name in evaluate.models: a registered one, checked on load.
+
+    Example:
+        >>> registered_model("sasrec")
+        'sasrec'
+    """
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(MODEL_NAMES)}")
+    return name
+
+
+ModelName = Annotated[str, AfterValidator(registered_model)]

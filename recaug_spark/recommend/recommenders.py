@@ -19,7 +19,7 @@ from types import MappingProxyType
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from recaug_spark.config.evaluate import MODEL_NAMES
+from recaug_spark.config.types import MODEL_NAMES
 from recaug_spark.recommend import models, ranking
 from recaug_spark.recommend.protocol import FitContext, ModelSpec, Recommender, TrainingSet
 from recaug_spark.recommend.sasrec import score as sasrec
