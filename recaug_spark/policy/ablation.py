@@ -18,7 +18,7 @@ from recaug_spark.policy.decide import ABLATION, Evidence
 from recaug_spark.prep.stats import union_by_name
 from recaug_spark.recommend import evaluate as ev
 from recaug_spark.recommend.protocol import FitContext, TrainingSet
-from recaug_spark.recommend.variants import fit_and_score, ranking_depth
+from recaug_spark.recommend.variants import fit_and_score, model_version, ranking_depth
 from recaug_spark.session import ml_storage_level, storage_level
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def ablate(
         for model in cfg.policy.ablation:
             context = FitContext(
                 spark=spark, conf=conf, seed=cfg.run.seed, depth=depth, storage_level=als_level, root=root,
-                version=f"{run_id}-ablation-{variant.replace('+', '_').replace(':', '_')}",
+                version=model_version(f"{run_id}-ablation", variant),
                 info={"variant": variant, "period": "policy slice"},
             )  # fmt: skip
             frames.append(

@@ -76,7 +76,7 @@ def search_policy(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id:
             labels = [f"{i}:{ops.of(spec).name}" for i, spec in enumerate(recipe)]  # the x1 specs come first
             found_rows = ablate(spark, cfg, fit=fit, relevant=relevant, augmented=augmented, labels=labels,
                                 root=lake.root, run_id=run_id)  # fmt: skip
-            rows += _ablation_rows(run_id, found_rows, recipe, weight=cfg.evaluate.augmented_weight)
+            rows += _ablation_rows(run_id, found_rows, labels, all_specs, weight=cfg.evaluate.augmented_weight)
             meta["ablation"] = {"models": list(conf.ablation), "ops": [_spec_json(s) for s in recipe]}
     finally:
         spark.catalog.clearCache()
@@ -90,36 +90,33 @@ def _rows(
     whether it is a segment the decision chose (on the confirmation half)."""
     by_name = {c.name: c for c in grid}
     by_name[AA] = candidates.Candidate(AA, 1.0, (), 0.0, "all", "mixed")  # real: no augmented rows
-    out = []
-    for r in found:
-        c = by_name[r.candidate]
-        chosen = r.sample == CONFIRMATION and r.candidate == decision.candidate and r.segment in decision.segments
-        recipe = json.dumps([_spec_json(specs[i]) for i in c.specs])
-        out.append(
-            Row(
-                run_id=run_id, model=r.model, candidate=r.candidate, segment=r.segment, steps=r.steps, users=r.users,
-                value=r.value, real=r.real, difference=r.difference, ci_low=r.ci_low, ci_high=r.ci_high,
-                sample=r.sample, chosen=chosen, ops=recipe, weight=c.weight, target=c.target, mode=c.mode,
-            )
-        )  # fmt: skip
-    return out
+    return [
+        _row(run_id, r, by_name[r.candidate], specs,
+             chosen=r.sample == CONFIRMATION and r.candidate == decision.candidate and r.segment in decision.segments)
+        for r in found
+    ]  # fmt: skip
 
 
-def _ablation_rows(run_id: str, found: list[Evidence], recipe: Sequence[AugmentOp], *, weight: float) -> list[Row]:
-    """gold/augment_policy's rows of the ablation: each op alone (its variant ``real+<op>``), never chosen."""
-    labels = [f"{i}:{ops.of(spec).name}" for i, spec in enumerate(recipe)]
-    spec_of = {name: recipe[int(label.split(":", 1)[0])] for name, label in ablation_names(labels).items()}
-    out = []
-    for r in found:
-        out.append(
-            Row(
-                run_id=run_id, model=r.model, candidate=r.candidate, segment=r.segment, steps=r.steps, users=r.users,
-                value=r.value, real=r.real, difference=r.difference, ci_low=r.ci_low, ci_high=r.ci_high,
-                sample=r.sample, chosen=False, ops=json.dumps([_spec_json(spec_of[r.candidate])]), weight=weight,
-                target="all", mode="mixed",
-            )
-        )  # fmt: skip
-    return out
+def _ablation_rows(
+    run_id: str, found: list[Evidence], labels: Sequence[str], specs: list[AugmentOp], *, weight: float
+) -> list[Row]:
+    """gold/augment_policy's rows of the ablation: each op alone (its variant ``real+<op>``, its label
+    ``<spec index>:<op>``), every user's rows at ``weight``, never chosen."""
+    by_variant = {
+        name: candidates.Candidate(name, 1.0, (int(label.split(":", 1)[0]),), weight, "all", "mixed")
+        for name, label in ablation_names(labels).items()
+    }
+    return [_row(run_id, r, by_variant[r.candidate], specs, chosen=False) for r in found]
+
+
+def _row(run_id: str, r: Evidence, c: candidates.Candidate, specs: list[AugmentOp], *, chosen: bool) -> Row:
+    """One row of gold/augment_policy: the evidence and the augmentation it measured."""
+    return Row(
+        run_id=run_id, model=r.model, candidate=r.candidate, segment=r.segment, steps=r.steps, users=r.users,
+        value=r.value, real=r.real, difference=r.difference, ci_low=r.ci_low, ci_high=r.ci_high, sample=r.sample,
+        chosen=chosen, ops=json.dumps([_spec_json(specs[i]) for i in c.specs]), weight=c.weight, target=c.target,
+        mode=c.mode,
+    )  # fmt: skip
 
 
 def _spec_json(spec: AugmentOp) -> dict[str, Any]:

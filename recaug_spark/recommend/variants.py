@@ -146,7 +146,7 @@ def evaluate(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id: str,
                     data, mine = _policy_data(spark, lake, cfg, choice, real=real, splits=splits, seen=seen)
                 context = FitContext(
                     spark=spark, conf=mine, seed=cfg.run.seed, depth=depth, storage_level=als_level, root=lake.root,
-                    version=_model_version(run_id, variant),
+                    version=model_version(run_id, variant),
                     info={"variant": variant, "inputs": inputs, "runs_used": used_runs},
                 )  # fmt: skip
                 got = fit_and_score(model, data, context=context, users=users, relevant=relevant, level=level)
@@ -301,7 +301,7 @@ def _policy_data(
     return data, conf
 
 
-def _model_version(run_id: str, variant: str) -> str:
+def model_version(run_id: str, variant: str) -> str:
     """The SASRec artifact's version: the run and the variant (``20261202T...-real_augmented``)."""
     return f"{run_id}-{variant.replace('+', '_').replace(':', '_')}"
 
