@@ -44,10 +44,18 @@ class Inputs:
 def augment(spark: SparkSession, train: DataFrame, conf: AugmentConfig, *, seed: int) -> DataFrame:
     """Every op's output rows (canonical columns, ``source_event_id``, ``aug_copy``, ``aug_ops``)."""
     similar_items = None
-    if any(recipes.needs_similar(spec) for spec in conf.ops):
-        table = similar.top_k(train, k=conf.similar_top_k, gap_minutes=conf.session_gap_minutes)
-        similar_items = spark.sparkContext.broadcast(similar.collect(table))
-        log.info("augment: %d items with similar items (top %d)", len(similar_items.value.index), conf.similar_top_k)
+    needing = [ops.of(spec).name for spec in conf.ops if recipes.needs_similar(spec)]
+    if needing:
+        table = similar.top_k(
+            train, k=conf.similar_top_k, window=conf.similar_window, gap_minutes=conf.session_gap_minutes
+        )
+        found = similar.collect(table)
+        if not len(found.index) and not train.isEmpty():
+            raise similar.none_found("augment.similar_window", needing, window=conf.similar_window)
+        similar_items = spark.sparkContext.broadcast(found)
+        basis = "sessions" if conf.similar_window is None else f"histories, at most {conf.similar_window} apart"
+        log.info("augment: %d items with similar items (top %d, co-occurring in %s)", len(found.index),
+                 conf.similar_top_k, basis)  # fmt: skip
     inputs = Inputs(
         train=train,
         sequences=aug.keyed_sequences(train, gap_minutes=conf.session_gap_minutes),

@@ -118,6 +118,12 @@ class AugmentConfig(Frozen):
     similar_top_k: int = Field(
         10, ge=1, description="Similar items kept per item (co-occurrence in training sessions)."
     )
+    similar_window: int | None = Field(
+        None,
+        ge=1,
+        description="Similar items: null = items sharing a training session; w = items at most w events apart "
+        "in a user's time-ordered training history (for logs whose timestamps mark no sessions).",
+    )
     session_gap_minutes: float = Field(
         30.0, gt=0, description="Events without session_id: a longer gap, in minutes, starts a new session."
     )

@@ -49,6 +49,9 @@ class ContrastiveConfig(Frozen):
     similar_top_k: int = Field(
         10, ge=1, description="Substitute and insert: similar items per item (co-occurrence in sessions)."
     )
+    similar_window: int | None = Field(
+        None, ge=1, description="Substitute and insert: similar items as augment.similar_window defines them."
+    )
     ops: tuple[ViewOp, ...] = Field(
         (CropOp(op="crop", eta=0.6), MaskOp(op="mask", gamma=0.3, token="[mask]"), ReorderOp(op="reorder", beta=0.6)),
         min_length=1,

@@ -67,11 +67,14 @@ def ablate(
                 version=model_version(f"{run_id}-ablation", variant),
                 info={"variant": variant, "period": "policy slice"},
             )  # fmt: skip
-            frames.append(
-                fit_and_score(model, data, context=context, users=users, relevant=relevant, level=level).per_user
-            )
+            got = fit_and_score(model, data, context=context, users=users, relevant=relevant, level=level)
+            frames.append(got.per_user.localCheckpoint(eager=True, storageLevel=level))
+            got.recs.unpersist()
+        interactions.unpersist()
         log.info("policy ablation: %s trained and scored", variant)
-    per_user = union_by_name(frames).localCheckpoint(eager=True, storageLevel=level)
+    # Each (variant, model)'s scores are a leaf and its inputs are released as the loop goes: what the
+    # heap holds stays one variant's rows, where caching them all ran Beauty's 16 models out of a 4g heap.
+    per_user = union_by_name(frames)
     summaries = ev.bootstrap(
         per_user, [METRIC], variants, seed=cfg.run.seed, resamples=conf.bootstrap_resamples,
         confidence=conf.confidence,

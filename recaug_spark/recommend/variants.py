@@ -221,6 +221,8 @@ def fit_and_score(
     recs, missing = answer_everyone(lists, users, data, k=max(ks), depth=context.depth)
     fallback = missing.count()
     recs = recs.persist(level)
+    recs.count()  # materialised: the model's own lists are no longer needed
+    lists.unpersist()
     scored = ranking.per_user_metrics(recs, relevant.select("segment", "user_id", ranking.RELEVANT), ks=ks,
                                       by=("segment",))  # fmt: skip
     labelled = scored.select(F.lit(data.variant).alias("variant"), F.lit(model).alias("model"), "*")

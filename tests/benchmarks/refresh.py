@@ -22,7 +22,9 @@ def refresh(conf: Sequence[str], lake: Path, *, run_id: str, sets: Sequence[str]
     ``run_id``, each of ``sets`` a ``--set``; the seconds it took.
 
     Raises:
-        RuntimeError: it failed; the message names ``what`` and carries its error lines.
+        RuntimeError: it failed; the message names ``what``, carries its error lines and names the file
+            that keeps its whole standard error (``bench-results/<run_id>.stderr.log``: the lakes of most
+            benchmarks are temporary).
     """
     args = [a for c in conf for a in ("--conf", c)]
     args += [a for s in ("spark.master=local[2]", "spark.ui_enabled=false", *sets) for a in ("--set", s)]
@@ -32,9 +34,12 @@ def refresh(conf: Sequence[str], lake: Path, *, run_id: str, sets: Sequence[str]
         cwd=REPO, capture_output=True, text=True,
     )  # fmt: skip
     if out.returncode != 0:
+        kept = REPO / "bench-results" / f"{run_id}.stderr.log"
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text(out.stderr)
         lines = out.stderr.strip().splitlines()
         errors = [line for line in lines if "Error" in line or "error:" in line][-5:] or lines[-1:]
-        raise RuntimeError(f"{what} failed (exit {out.returncode}): " + "\n".join(errors))
+        raise RuntimeError(f"{what} failed (exit {out.returncode}; all of its stderr in {kept}): " + "\n".join(errors))
     return time.perf_counter() - started
 
 

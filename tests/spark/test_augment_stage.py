@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -308,3 +309,37 @@ def test_a_numeric_op_over_a_column_without_training_values_names_the_op_and_the
     assert caught.value.key == "augment.ops[1]"
     assert "op 'gaussian_noise' needs values of ['price'], and the training rows have none" in caught.value.problem
     assert "map them in the source (source.events.columns), or leave the op out" in caught.value.problem
+
+
+def test_similar_items_by_neighbours_count_users_and_sessions_of_one_item_are_refused(spark: SparkSession) -> None:
+    # One review a day, as Beauty's: every gap-derived session holds one item.
+    rows = [
+        ("u1", ["a", "b", "c", "d"]),  # pairs within 2: ab ac bc bd cd
+        ("u2", ["b", "a", "a", "e"]),  # ba (twice: one user counts once) ae
+        ("u3", ["c", "d"]),  # cd
+    ]
+    events = spark.createDataFrame(
+        [(f"{u}-{i}", u, item, datetime(2024, 1, 1) + timedelta(days=i), None)
+         for u, items in rows for i, item in enumerate(items)],
+        "event_id string, user_id string, item_id string, ts timestamp, session_id string",
+    )  # fmt: skip
+    table = similar.top_k(events, k=2, window=2)
+    got = {(r.item_id, r.similar_item): (r.score, r.rank) for r in table.collect()}
+    # a: b (u1, u2) 2, c 1, e 1 -> b, then c before e by id; c: d (u1, u3) 2, then a and b tie at 1 -> a
+    assert got == {
+        ("a", "b"): (2, 1), ("a", "c"): (1, 2),
+        ("b", "a"): (2, 1), ("b", "c"): (1, 2),
+        ("c", "d"): (2, 1), ("c", "a"): (1, 2),
+        ("d", "c"): (2, 1), ("d", "b"): (1, 2),
+        ("e", "a"): (1, 1),
+    }  # fmt: skip
+    assert similar.top_k(events, k=2).count() == 0  # sessions: none holds two items
+
+    from recaug_spark.augment.apply import augment
+    from recaug_spark.config import AugmentConfig
+
+    conf = AugmentConfig.model_validate({"ops": [{"op": "crop"}, {"op": "insert", "ratio": 0.5}]})
+    with pytest.raises(ConfigError) as caught:
+        augment(spark, events, conf, seed=SEED)
+    assert caught.value.key == "augment.similar_window"
+    assert "insert would copy sequences unchanged: no training session holds two items" in caught.value.problem

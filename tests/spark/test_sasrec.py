@@ -12,8 +12,10 @@ import pyarrow as pa
 import pytest
 import torch
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from recaug_spark.config import DistributedConfig, EvaluateConfig, SasrecConfig
+from recaug_spark.errors import ConfigError
 from recaug_spark.recommend import recommenders
 from recaug_spark.recommend.index import contiguous_index
 from recaug_spark.recommend.protocol import FitContext, TrainingSet
@@ -221,3 +223,16 @@ def test_view_maker_reads_the_similar_items_in_index_space(spark: SparkSession) 
     assert maker.mask_index is None
     one, _ = maker.views(np.array([[ix["a"], ix["b"], ix["c"]]]), np.array([0]), epoch=0, width=3)
     assert one.tolist() == [[ix["b"], ix["a"], ix["a"]]]  # a's most co-occurring item is b (2 sessions); b, c: a
+
+    # One session per event (days apart): no similar items in sessions. Within 1 event in the history
+    # (a b a c a b): a-b and a-c, each counted once per user, so a's first is b (a tie, by id); b's, c's: a.
+    daily = real.withColumn("session_id", F.lit(None).cast("string")).withColumn(
+        "ts", F.col("ts") + F.expr("make_interval(0, 0, 0, cast(substr(event_id, 2) as int), 0, 0, 0)")
+    )
+    with pytest.raises(ConfigError, match=r"evaluate\.sasrec\.contrastive\.similar_window"):
+        score.view_maker(daily, index, conf, items=3, seed=1)
+    windowed = conf.model_copy(update={"contrastive": conf.contrastive.model_copy(update={"similar_window": 1})})
+    one, _ = score.view_maker(daily, index, windowed, items=3, seed=1).views(
+        np.array([[ix["a"], ix["b"], ix["c"]]]), np.array([0]), epoch=0, width=3
+    )
+    assert one.tolist() == [[ix["b"], ix["a"], ix["a"]]]

@@ -27,37 +27,37 @@ OVERRIDES = (
 DEFAULT_SECTIONS = {
     "lake": "0f611866be65378a", "spark": "02012ea18c904a1c", "run": "8fdb797283c49a23", "ingest": "fa7ea6dac9d0cba3",
     "source": "b34d655e110a4c3e", "preprocess": "35cbf27da41b2878", "split": "447c11cb5765ed09",
-    "augment": "5d87d54f5f850253", "gan": "7a83f57835282869", "generate": "92c144ba0578ca03",
-    "policy": "73c5a6e3e5c14e34", "evaluate": "a7719b1916af83f9", "maintain": "eba6c8030323cece",
+    "augment": "e0d0e3d24a1392d0", "gan": "7a83f57835282869", "generate": "92c144ba0578ca03",
+    "policy": "73c5a6e3e5c14e34", "evaluate": "c580e22b0552e5d7", "maintain": "eba6c8030323cece",
     "refresh": "4b2711cbb2e9e364",
 }  # fmt: skip
 PINNED = {  # name: (--conf files under the packaged conf/, --set overrides, config_hash, changed section hashes)
-    "default": ((), (), "6bb2b9d6bd40b988", {}),
+    "default": ((), (), "274589e48d128067", {}),
     "overrides": (
         (),
         OVERRIDES,
-        "99cf4619edf773ec",
+        "731d4c845416f89d",
         {
             "spark": "0c78c8256d4e035b", "run": "43a4ef518e93c89a", "split": "b371ece1b3d6afb7",
-            "augment": "b3d5271e8edef59f", "evaluate": "faa8c1f52a128135",
+            "augment": "99c3b1a5c8df324a", "evaluate": "dbddfa890ab5ce84",
         },
     ),
     "taobao": (
         ("sources/taobao.yaml",),
         (),
-        "bddbeeb8241c85bf",
+        "6e50da737ec77447",
         {
-            "source": "665bac3c4ffda8f8", "preprocess": "c1e5f87bbd4edc42", "augment": "c4082f2f98a5a68f",
-            "gan": "f7131b78c6ecd37e", "evaluate": "ec94724acf2fa337",
+            "source": "665bac3c4ffda8f8", "preprocess": "c1e5f87bbd4edc42", "augment": "42e78da0a9572276",
+            "gan": "f7131b78c6ecd37e", "evaluate": "7a5e3c3d1708f7b8",
         },
     ),
     "completejourney": (
         ("sources/completejourney.yaml",),
         (),
-        "618623bfd7d2eabe",
+        "9588ec2de976b44b",
         {
             "source": "0f2f120b1c14ef52", "preprocess": "22ac6f925a935d9d", "gan": "8fcfe09bd0be476f",
-            "evaluate": "ec2bfffa594f2859",
+            "evaluate": "d2a3b75fd57c4d4e",
         },
     ),
 }  # fmt: skip

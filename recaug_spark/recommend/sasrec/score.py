@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from recaug_spark import distributed, storage, tensors
+from recaug_spark.augment import ops as registry
 from recaug_spark.augment import recipes, similar
 from recaug_spark.config import SasrecConfig
 from recaug_spark.recommend.sasrec import sequences as sq
@@ -91,11 +92,11 @@ def _row_order(matrix: np.ndarray) -> np.ndarray:
 
 def view_maker(real: DataFrame, index: DataFrame, conf: SasrecConfig, *, items: int, seed: int) -> ViewMaker:
     """CL4SRec's views for ``conf.contrastive``; substitute and insert read the augment stage's similar-items
-    table (co-occurrence in training sessions, top ``similar_top_k``), in index space."""
+    table (co-occurrence in training sessions or histories, top ``similar_top_k``), in index space."""
     ops = conf.contrastive.ops
     similar_items: dict[int, list[int]] = {}
     if any(recipes.needs_similar(op) for op in ops):
-        table = similar.top_k(real, k=conf.contrastive.similar_top_k)
+        table = similar.top_k(real, k=conf.contrastive.similar_top_k, window=conf.contrastive.similar_window)
         pairs = table.join(index, "item_id").join(
             index.select(F.col("item_id").alias("similar_item"), F.col(sq.ITEM_IX).alias("similar_ix")), "similar_item"
         )
@@ -105,6 +106,10 @@ def view_maker(real: DataFrame, index: DataFrame, conf: SasrecConfig, *, items: 
             )
         )
         similar_items = {r[sq.ITEM_IX]: list(r["s"]) for r in rows.toLocalIterator()}  # items x k, bounded
+        if not similar_items:
+            needing = [registry.of(op).name for op in ops if recipes.needs_similar(op)]
+            window = conf.contrastive.similar_window
+            raise similar.none_found("evaluate.sasrec.contrastive.similar_window", needing, window=window)
     masks = any(recipes.token(op) is not None for op in ops)
     return ViewMaker(ops, seed=seed, mask_index=items + 1 if masks else None, similar=similar_items)
 
