@@ -11,19 +11,17 @@ keyed by (run seed, op, copy, event/user/session), so the rows are the same on a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from pyspark import Broadcast
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from recaug_spark.augment import fit, ops, recipes, similar
+from recaug_spark.augment import fit, ops, prior_model, recipes, similar
 from recaug_spark.augment import spark as aug
 from recaug_spark.augment.frames import COPY, KEY, SOURCE_EVENT_ID, SequenceRecipe
-from recaug_spark.augment.ops import ROW, AugmentOp, Fitted, Need
-from recaug_spark.augment.sequence import SimilarItems
-from recaug_spark.config import AugmentConfig
+from recaug_spark.augment.ops import ROW, AugmentOp, Fitted, Lookups, Need
+from recaug_spark.config import AugmentConfig, SasrecConfig
 from recaug_spark.prep.stats import union_by_name
 
 log = logging.getLogger(__name__)
@@ -32,18 +30,22 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Inputs:
     """What every op reads: the training rows, their sessions keyed for sequence ops, the fitted
-    quantities, the similar-items broadcast (when an op needs it) and each item's median price."""
+    quantities, what sequence kernels look up on the executors (the similar-items broadcast, the
+    reversed-sequence model: when an op needs them) and each item's median price."""
 
     train: DataFrame
     sequences: DataFrame
     fitted: Fitted
-    similar_items: Broadcast[SimilarItems] | None
+    lookups: Lookups
     item_prices: DataFrame
 
 
-def augment(spark: SparkSession, train: DataFrame, conf: AugmentConfig, *, seed: int) -> DataFrame:
-    """Every op's output rows (canonical columns, ``source_event_id``, ``aug_copy``, ``aug_ops``)."""
-    similar_items = None
+def augment(
+    spark: SparkSession, train: DataFrame, conf: AugmentConfig, *, seed: int, sasrec: SasrecConfig | None = None
+) -> DataFrame:
+    """Every op's output rows (canonical columns, ``source_event_id``, ``aug_copy``, ``aug_ops``);
+    ``sasrec`` (default: SASRec's defaults) trains pseudo_prior's reversed model when an op asks."""
+    lookups = Lookups()
     needing = [ops.of(spec).name for spec in conf.ops if recipes.needs_similar(spec)]
     if needing:
         table = similar.top_k(
@@ -56,11 +58,17 @@ def augment(spark: SparkSession, train: DataFrame, conf: AugmentConfig, *, seed:
         basis = "sessions" if conf.similar_window is None else f"histories, at most {conf.similar_window} apart"
         log.info("augment: %d items with similar items (top %d, co-occurring in %s)", len(found.index),
                  conf.similar_top_k, basis)  # fmt: skip
+        lookups = replace(lookups, similar=lambda: similar_items.value)
+    priors = [spec for spec in conf.ops if recipes.needs_prior(spec)]
+    if priors:
+        steps = max(getattr(spec, "steps", 1) for spec in priors)
+        model = prior_model.train_reversed(train, sasrec or SasrecConfig(), steps=steps, seed=seed)
+        lookups = replace(lookups, prior=prior_model.broadcast(spark, model))
     inputs = Inputs(
         train=train,
         sequences=aug.keyed_sequences(train, gap_minutes=conf.session_gap_minutes),
         fitted=fit.fit(train, conf.ops),
-        similar_items=similar_items,
+        lookups=lookups,
         item_prices=train.groupBy("item_id").agg(F.percentile("price", F.lit(0.5)).alias("_item_price")),
     )
     frames = []
@@ -127,17 +135,11 @@ def _sequence_op(inputs: Inputs, index: int, spec: AugmentOp, conf: AugmentConfi
     event takes its other columns from its source row; when the op needs item prices (it gives events
     other items: substitute, insert, a mask token), an event whose item changed takes that item's
     median training price instead of the source's."""
-    similar_items = inputs.similar_items
-
-    def lookup() -> SimilarItems:
-        assert similar_items is not None, "an op that needs similar items gets the similar-items broadcast"
-        return similar_items.value
-
     recipe = SequenceRecipe(
         seed=seed, label=recipes.label(index, spec), p=spec.p, copies=spec.copies, max_history=conf.max_history,
         eligible=recipes.eligible(spec, conf.short_max),
     )  # fmt: skip
-    edited = aug.sequence_op(inputs.sequences, recipes.frame_edit(spec, lookup), recipe)
+    edited = aug.sequence_op(inputs.sequences, recipes.frame_edit(spec, inputs.lookups), recipe)
     sources = inputs.train.withColumnRenamed("event_id", SOURCE_EVENT_ID).withColumnRenamed("item_id", "_source_item")
     joined = edited.select("event_id", SOURCE_EVENT_ID, "item_id", "ts", COPY).join(sources.drop("ts"), SOURCE_EVENT_ID)
     if Need.ITEM_PRICES not in ops.of(spec).needs:

@@ -6,15 +6,16 @@ Everything here runs inside a vectorized UDF (or a test) and is a function of it
 * :func:`edit_sequence` edits one user's time-ordered history once per copy, with any :data:`FrameEdit`
   (a function of the user's rows as numpy columns: per-user pandas frames cost milliseconds each);
 * :func:`item_edit` turns a sequence kernel on item ids (crop, mask, reorder, substitute, insert,
-  slide_window, subset_split) into a frame edit, and :func:`session_shift` does the same for the
+  slide_window, subset_split, pseudo_prior) into a frame edit, and :func:`session_shift` does the same for the
   context kernel ``time_shift``. An empty edit (a slide_window copy without a full window) writes no
   rows for its copy.
 
 Timestamps of edited sequences: output position ``j`` takes the ``j``-th earliest timestamp of the
 source rows (its "slot"), not its own source's, so a reordered span really is in a new order when read
 back by time; crop, mask, substitute, slide_window and subset_split keep every timestamp; an inserted
-event takes its neighbour's slot plus one microsecond, so it follows the event it was inserted after.
-Timestamps are int64 microseconds since the epoch (UTC) here.
+event takes its neighbour's slot plus one microsecond, so it follows the event it was inserted after
+(the n-th row of one slot, n microseconds: pseudo_prior's k drawn items and the first event share the
+first slot). Timestamps are int64 microseconds since the epoch (UTC) here.
 """
 
 from __future__ import annotations
@@ -98,8 +99,7 @@ def item_edit(kernel: Callable[[np.ndarray, Draws], Edit]) -> FrameEdit:
         result = kernel(rows["item_id"], draws)
         out = take(rows, result.source)
         slots = np.sort(result.source)
-        extra = np.r_[False, slots[1:] == slots[:-1]] if len(slots) else np.zeros(0, dtype=bool)
-        out["ts"] = rows["ts"][slots] + extra.astype(np.int64)  # microseconds
+        out["ts"] = rows["ts"][slots] + occurrences(slots)  # microseconds: the n-th row of a slot, + n
         out[SOURCE_EVENT_ID] = out["event_id"]
         occurrence = occurrences(result.source)
         if occurrence.any():

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from typing import Any, Final, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args, get_origin
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -32,18 +32,38 @@ from recaug_spark.augment.sequence import Edit, SimilarItems
 from recaug_spark.frozen import Angle, Frozen
 from recaug_spark.rng import Draws
 
+if TYPE_CHECKING:
+    from recaug_spark.augment.prior import PriorModel
+
 ROW: Final = "row"
 SEQUENCE: Final = "sequence"
 Shape = Literal["row", "sequence"]
 
-Similar = Callable[[], SimilarItems]  # resolved on the executor (a broadcast's value)
 ItemKernel = Callable[[np.ndarray, Draws], Edit]
+
+
+def _none_given(what: str) -> Callable[[], Any]:
+    def refuse() -> Any:
+        raise RuntimeError(f"this op needs {what}, which its caller did not provide")
+
+    return refuse
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What a sequence kernel may look up besides its rows, each resolved on the executor on first use
+    (a broadcast's value): the similar-items table (substitute, insert) and the reversed-sequence model
+    (pseudo_prior). A caller provides what its ops need (:class:`Need`)."""
+
+    similar: Callable[[], SimilarItems] = field(default_factory=lambda: _none_given("similar items"))
+    prior: Callable[[], PriorModel] = field(default_factory=lambda: _none_given("the reversed-sequence model"))
 
 
 class Need(Enum):
     """What an op needs from the stage besides the training rows and its fitted statistics."""
 
     SIMILAR_ITEMS = "similar_items"  # the similar-items table (top-k co-occurrence in training sessions)
+    PRIOR_MODEL = "prior_model"  # a SASRec trained on the reversed training sequences (pseudo_prior)
     ITEM_PRICES = "item_prices"  # an event the op gives another item takes that item's median training price
 
 
@@ -115,8 +135,8 @@ class Op:
         params: Its parameters model, an :class:`AugmentOp`; the model's one-value ``op`` literal is its name.
         shape: ``row`` (each training row's columns) or ``sequence`` (a user's recent training sequence).
         kernel: A row op's ``(params, fitted) -> ColumnKernel`` (one float array per input column in, one
-            per column out); a sequence op's ``(params, similar) -> FrameEdit``, unless it gives ``items``.
-        items: A sequence op that edits item ids only: ``(params, similar) -> ItemKernel``; the stage wraps
+            per column out); a sequence op's ``(params, lookups) -> FrameEdit``, unless it gives ``items``.
+        items: A sequence op that edits item ids only: ``(params, lookups) -> ItemKernel``; the stage wraps
             it as a frame edit (frames.py ``item_edit``) and SASRec's views call it on index sequences.
         columns: Row ops: the parameters naming the numeric event columns it reads and rewrites, in order
             (each a column name or a tuple of them).
@@ -128,6 +148,8 @@ class Op:
             fitted without asking).
         check: The parameter at fault and why, when the op cannot run on the fitted statistics; else None.
         short: It also applies to sequences of at most ``augment.short_max`` events.
+        max_length: The parameter bounding the sequence lengths it applies to (pseudo_prior's
+            ``max_length``); None: no bound.
         view: It can make SASRec's contrastive views (``evaluate.sasrec.contrastive.ops``; needs ``items``).
         token: The parameter naming the item it writes in place of an edited one (a mask token): a view
             writes the model's mask index there instead.
@@ -139,13 +161,14 @@ class Op:
     params: type[AugmentOp]
     shape: Shape
     kernel: Callable[[Any, Any], Any] | None = None
-    items: Callable[[Any, Similar], ItemKernel] | None = None
+    items: Callable[[Any, Lookups], ItemKernel] | None = None
     columns: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()
     needs: frozenset[Need] = frozenset()
     statistics: Callable[[Any], tuple[Statistic, ...]] = _no_statistics
     check: Callable[[Any, Mapping[Statistic, float | None]], Problem | None] = _no_problem
     short: bool = False
+    max_length: str | None = None
     view: bool = False
     token: str | None = None
     strength: str | None = None
@@ -348,7 +371,7 @@ class CropOp(AugmentOp):
     eta: float = Field(0.8, gt=0, le=1, description="Share of the sequence the kept span covers.")
 
 
-def _crop(params: CropOp, similar: Similar) -> ItemKernel:
+def _crop(params: CropOp, lookups: Lookups) -> ItemKernel:
     return lambda items, d: sequence.crop(items, d, eta=params.eta)
 
 
@@ -363,7 +386,7 @@ class MaskOp(AugmentOp):
     token: str | None = Field(None, description="Item id a masked event takes; null = the event is removed.")
 
 
-def _mask(params: MaskOp, similar: Similar) -> ItemKernel:
+def _mask(params: MaskOp, lookups: Lookups) -> ItemKernel:
     return lambda items, d: sequence.mask(items, d, gamma=params.gamma, token=params.token)
 
 
@@ -379,7 +402,7 @@ class ReorderOp(AugmentOp):
     beta: float = Field(0.2, gt=0, le=1, description="Share of the sequence the shuffled span covers.")
 
 
-def _reorder(params: ReorderOp, similar: Similar) -> ItemKernel:
+def _reorder(params: ReorderOp, lookups: Lookups) -> ItemKernel:
     return lambda items, d: sequence.reorder(items, d, beta=params.beta)
 
 
@@ -393,8 +416,8 @@ class SubstituteOp(AugmentOp):
     ratio: float = Field(0.2, gt=0, le=1, description="Share of the sequence's items replaced.")
 
 
-def _substitute(params: SubstituteOp, similar: Similar) -> ItemKernel:
-    return lambda items, d: sequence.substitute(items, d, ratio=params.ratio, similar=similar())
+def _substitute(params: SubstituteOp, lookups: Lookups) -> ItemKernel:
+    return lambda items, d: sequence.substitute(items, d, ratio=params.ratio, similar=lookups.similar())
 
 
 SIMILAR_AND_PRICES = frozenset({Need.SIMILAR_ITEMS, Need.ITEM_PRICES})
@@ -410,8 +433,8 @@ class InsertOp(AugmentOp):
     ratio: float = Field(0.2, gt=0, le=1, description="Share of the sequence's items followed by a similar item.")
 
 
-def _insert(params: InsertOp, similar: Similar) -> ItemKernel:
-    return lambda items, d: sequence.insert(items, d, ratio=params.ratio, similar=similar())
+def _insert(params: InsertOp, lookups: Lookups) -> ItemKernel:
+    return lambda items, d: sequence.insert(items, d, ratio=params.ratio, similar=lookups.similar())
 
 
 INSERT = Op(InsertOp, SEQUENCE, items=_insert, needs=SIMILAR_AND_PRICES, short=True, view=True, strength="ratio")
@@ -427,7 +450,7 @@ class SlideWindowOp(AugmentOp):
     stride: int = Field(1, ge=1, description="Events between the ends of consecutive copies' windows.")
 
 
-def _slide_window(params: SlideWindowOp, similar: Similar) -> ItemKernel:
+def _slide_window(params: SlideWindowOp, lookups: Lookups) -> ItemKernel:
     return lambda items, d: sequence.slide_window(items, d, length=params.length, stride=params.stride)
 
 
@@ -441,11 +464,39 @@ class SubsetSplitOp(AugmentOp):
     dropout: float = Field(0.25, gt=0, lt=1, description="Probability that an event is dropped.")
 
 
-def _subset_split(params: SubsetSplitOp, similar: Similar) -> ItemKernel:
+def _subset_split(params: SubsetSplitOp, lookups: Lookups) -> ItemKernel:
     return lambda items, d: sequence.subset_split(items, d, dropout=params.dropout)
 
 
 SUBSET_SPLIT = Op(SubsetSplitOp, SEQUENCE, items=_subset_split, strength="dropout")
+
+
+class PseudoPriorOp(AugmentOp):
+    """ASReP's pseudo-prior items: a SASRec trained on the reversed training sequences draws the ``k``
+    items before each history of at most ``max_length`` events (the history read newest first)."""
+
+    op: Literal["pseudo_prior"] = Field(..., description="Selects this op.")
+    k: int = Field(3, ge=1, le=50, description="Items drawn before each history.")
+    max_length: int = Field(5, ge=1, description="Histories of at most this many events get the items.")
+    temperature: float = Field(1.0, gt=0, description="The model's scores are divided by it before the softmax.")
+    top_p: float = Field(0.9, gt=0, le=1, description="Draw from the most probable items whose mass reaches top_p.")
+    steps: int = Field(
+        2_000, ge=1, description="The reversed model's budget of optimizer steps (evaluate.sasrec's other settings)."
+    )
+
+
+def _pseudo_prior(params: PseudoPriorOp, lookups: Lookups) -> ItemKernel:
+    from recaug_spark.augment.prior import pseudo_prior  # torch: loaded on the executor, not by the config
+    from recaug_spark.recommend.sasrec.draw import Sampling
+
+    sampling = Sampling(temperature=params.temperature, top_p=params.top_p)
+    return lambda items, d: pseudo_prior(items, d, k=params.k, sampling=sampling, prior=lookups.prior())
+
+
+PSEUDO_PRIOR = Op(
+    PseudoPriorOp, SEQUENCE, items=_pseudo_prior, needs=frozenset({Need.PRIOR_MODEL, Need.ITEM_PRICES}), short=True,
+    max_length="max_length",
+)  # fmt: skip
 
 
 class TimeShiftOp(AugmentOp):
@@ -455,7 +506,7 @@ class TimeShiftOp(AugmentOp):
     within: Literal["day", "week"] = Field("day", description="A session moves within its day or its week.")
 
 
-def _time_shift(params: TimeShiftOp, similar: Similar) -> FrameEdit:
+def _time_shift(params: TimeShiftOp, lookups: Lookups) -> FrameEdit:
     return session_shift(params.within)
 
 
@@ -486,7 +537,7 @@ CATEGORICAL_JITTER = Op(CategoricalJitterOp, ROW, _categorical_jitter, attribute
 # The packaged ops, in the order of the config union and of the reference (docs/configuration.md).
 PACKAGED: tuple[Op, ...] = (
     GAUSSIAN_NOISE, SALT_AND_PEPPER, RANDOM_SCALING, ROTATION, JITTER, FEATURE_MASK, CROP, MASK, REORDER,
-    SUBSTITUTE, INSERT, SLIDE_WINDOW, SUBSET_SPLIT, TIME_SHIFT, CATEGORICAL_JITTER,
+    SUBSTITUTE, INSERT, SLIDE_WINDOW, SUBSET_SPLIT, PSEUDO_PRIOR, TIME_SHIFT, CATEGORICAL_JITTER,
 )  # fmt: skip
 
 
@@ -499,7 +550,8 @@ def _validated(op: Op) -> Op:
         raise TypeError(f"an op's params must be an AugmentOp subclass, got {op.params!r}")
     name = op.name
     fields = op.params.model_fields
-    unknown = [f for f in (*op.columns, *op.attributes, *([op.token] if op.token else [])) if f not in fields]
+    named = (*op.columns, *op.attributes, *(f for f in (op.token, op.max_length) if f))
+    unknown = [f for f in named if f not in fields]
     if unknown:
         raise ValueError(f"op '{name}': {unknown} are not parameters of {op.params.__name__}")
     if op.shape == ROW:

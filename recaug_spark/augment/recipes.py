@@ -19,12 +19,12 @@ from typing import Any
 
 from recaug_spark.augment import ops
 from recaug_spark.augment.frames import ColumnKernel, FrameEdit, item_edit
-from recaug_spark.augment.ops import ROW, SEQUENCE, Fitted, ItemKernel, Levels, Need, Similar
+from recaug_spark.augment.ops import ROW, SEQUENCE, Fitted, ItemKernel, Levels, Lookups, Need
 
 __all__ = [
-    "LEVEL", "ROW", "SEQUENCE", "Fitted", "ItemKernel", "Levels", "Similar", "column_kernel", "columns",
-    "descriptor", "eligible", "frame_edit", "item_kernel", "label", "level_columns", "needs_similar", "shape",
-    "token",
+    "LEVEL", "ROW", "SEQUENCE", "Fitted", "ItemKernel", "Levels", "Lookups", "column_kernel", "columns",
+    "descriptor", "eligible", "frame_edit", "item_kernel", "label", "level_columns", "needs_prior", "needs_similar",
+    "shape", "token",
 ]  # fmt: skip
 
 LEVEL = "_aug_level"  # prefix of the level index columns a row op's attributes are passed as
@@ -78,28 +78,34 @@ def column_kernel(spec: ops.AugmentOp, fitted: Fitted) -> ColumnKernel:
     return kernel
 
 
-def item_kernel(spec: ops.AugmentOp, similar: Similar) -> ItemKernel:
-    """The item kernel of a sequence op that edits items only (substitute and insert look items up in ``similar()``)."""
+def item_kernel(spec: ops.AugmentOp, lookups: Lookups) -> ItemKernel:
+    """The item kernel of a sequence op that edits items only (substitute and insert look items up in
+    ``lookups.similar()``, pseudo_prior its model in ``lookups.prior()``)."""
     op = ops.of(spec)
     if op.items is None:
         raise TypeError(f"op '{op.name}' has no item kernel (it is not a sequence op that edits items only)")
-    return op.items(spec, similar)
+    return op.items(spec, lookups)
 
 
-def frame_edit(spec: ops.AugmentOp, similar: Similar) -> FrameEdit:
-    """The edit of a sequence op (substitute and insert look items up in ``similar()``)."""
+def frame_edit(spec: ops.AugmentOp, lookups: Lookups) -> FrameEdit:
+    """The edit of a sequence op (its lookups as :func:`item_kernel`'s)."""
     op = ops.of(spec)
     if op.shape != SEQUENCE:
         raise TypeError(f"op '{op.name}' is not a sequence op")
     if op.items is not None:
-        return item_edit(op.items(spec, similar))
-    edit: FrameEdit = op.kernel(spec, similar)  # type: ignore[misc]
+        return item_edit(op.items(spec, lookups))
+    edit: FrameEdit = op.kernel(spec, lookups)  # type: ignore[misc]
     return edit
 
 
 def needs_similar(spec: ops.AugmentOp) -> bool:
     """Whether the op reads the similar-items table."""
     return Need.SIMILAR_ITEMS in ops.of(spec).needs
+
+
+def needs_prior(spec: ops.AugmentOp) -> bool:
+    """Whether the op draws from the reversed-sequence model (pseudo_prior)."""
+    return Need.PRIOR_MODEL in ops.of(spec).needs
 
 
 def token(spec: ops.AugmentOp) -> object | None:
@@ -110,12 +116,13 @@ def token(spec: ops.AugmentOp) -> object | None:
 
 def eligible(spec: ops.AugmentOp, short_max: int) -> Callable[[int], bool]:
     """Which sequence lengths the op applies to: any (but none) when its spec says ``short``, else those
-    longer than ``short_max``.
+    longer than ``short_max``; at most its ``max_length`` parameter's value when it names one.
 
     Example:
         >>> from recaug_spark.config import CropOp, InsertOp
         >>> [eligible(s, 3)(3) for s in (CropOp(op="crop"), InsertOp(op="insert"))]
         [False, True]
     """
-    short = ops.of(spec).short
-    return lambda n: n > 0 and (short or n > short_max)
+    op = ops.of(spec)
+    longest = getattr(spec, op.max_length) if op.max_length else None
+    return lambda n: n > 0 and (op.short or n > short_max) and (longest is None or n <= longest)

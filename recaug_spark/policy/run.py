@@ -63,7 +63,8 @@ def search_policy(spark: SparkSession, cfg: RecaugConfig, lake: Lake, *, run_id:
     try:
         fit = carved.fit.persist(level)
         relevant = carved.relevant.persist(level)
-        augmented = augment(spark, fit, cfg.augment.model_copy(update={"ops": tuple(all_specs)}), seed=cfg.run.seed)
+        every_spec = cfg.augment.model_copy(update={"ops": tuple(all_specs)})
+        augmented = augment(spark, fit, every_spec, seed=cfg.run.seed, sasrec=cfg.evaluate.sasrec)
         augmented = augmented.localCheckpoint(eager=True, storageLevel=level)
         for model in cfg.policy_models if POLICY in cfg.evaluate.variants else ():
             found, decision, cost = SEARCHES[model](cfg, fit, relevant, augmented, grid)

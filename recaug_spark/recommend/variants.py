@@ -284,7 +284,8 @@ def _policy_data(
     target users' rows only), at the chosen weight; pre-training for the chosen share of the steps when
     its mode says so."""
     train = read_training_rows(lake, choice.ops)
-    made = augment(spark, train, cfg.augment.model_copy(update={"ops": choice.ops}), seed=cfg.run.seed)
+    chosen = cfg.augment.model_copy(update={"ops": choice.ops})
+    made = augment(spark, train, chosen, seed=cfg.run.seed, sasrec=cfg.evaluate.sasrec)
     if choice.target != "all":
         users = splits.where(split.is_training()).select("user_id", "user_segment", "user_train_events").distinct()
         if choice.target == "cold":

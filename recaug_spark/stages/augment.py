@@ -40,7 +40,7 @@ def run(job: Job) -> StageResult:
     train = read_training_rows(lake, ops).persist(storage_level(cfg.spark))
     try:
         counts = dict(job.identity) or fingerprint(train)  # a Job made outside the pipeline has no identity
-        augmented = augment(spark, train, cfg.augment, seed=cfg.run.seed)
+        augmented = augment(spark, train, cfg.augment, seed=cfg.run.seed, sasrec=cfg.evaluate.sasrec)
         stamped = augmented.select(*output_columns(augmented), *lineage(ctx))
         lake.ensure(GOLD_AUGMENTED, AUGMENTED_EVENTS, partition_by=(AUGMENT_RUN,))
         counts["rows_written"] = lake.replace_where(

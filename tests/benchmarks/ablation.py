@@ -3,7 +3,7 @@ synthetic rows, for ALS and SASRec, on a slice of the training period (validatio
 period, through the CLI.
 
 ``.venv/bin/python -m tests.benchmarks.ablation demo`` (or ``beauty``, ``cj``) runs one ``recaug
-refresh`` in a fresh lake (``--lake DIR`` keeps it) with ``augment.ops`` = the seven sequence ops at
+refresh`` in a fresh lake (``--lake DIR`` keeps it) with ``augment.ops`` = the eight sequence ops at
 their registry defaults, ``policy.ablation`` = the models (stage policy trains each model on the fit
 rows alone and with each op alone, scored on the policy slice: the validation figures) and
 ``evaluate.ablation`` (evaluate trains ``real+<op>`` per op and ``real+synthetic``, scored on the test
@@ -32,7 +32,7 @@ DATASETS = {
     "beauty": ["conf/sources/amazon_beauty.yaml"],
     "cj": ["conf/sources/completejourney.yaml"],
 }
-SEQUENCE_OPS = ("crop", "mask", "reorder", "substitute", "insert", "slide_window", "subset_split")
+SEQUENCE_OPS = ("crop", "mask", "reorder", "substitute", "insert", "slide_window", "subset_split", "pseudo_prior")
 MODELS = ("als", "sasrec")
 SEGMENTS = ("all", "warm", "cold", "short")
 SYNTHETIC = "real+synthetic"

@@ -275,7 +275,7 @@ def _sequences(spark: SparkSession, work: Path, events: int) -> dict[str, Any]:
     for index, spec in enumerate(conf.ops):
         recipe = frames.SequenceRecipe(seed=SEED, label=recipes.label(index, spec), p=1.0, copies=1,
                                        max_history=200, eligible=recipes.eligible(spec, 3))  # fmt: skip
-        edit = recipes.frame_edit(spec, lambda: similar_items.value)
+        edit = recipes.frame_edit(spec, recipes.Lookups(similar=lambda: similar_items.value))
         seconds, _ = _timed(lambda e=edit, r=recipe: _sink(aug.sequence_op(keyed, e, r)))
         out[spec.op] = round(users / seconds)
     keyed.unpersist()

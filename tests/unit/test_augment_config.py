@@ -14,7 +14,7 @@ def test_the_default_ops_and_every_op_name() -> None:
     assert [type(op) for op in cfg.augment.ops][:2] == [GaussianNoiseOp, CropOp]
     assert sorted(OP_MODELS) == sorted([
         "gaussian_noise", "salt_and_pepper", "random_scaling", "rotation", "jitter", "feature_mask",
-        "crop", "mask", "reorder", "substitute", "insert", "slide_window", "subset_split", "time_shift",
+        "crop", "mask", "reorder", "substitute", "insert", "slide_window", "subset_split", "pseudo_prior", "time_shift",
         "categorical_jitter",
     ])  # fmt: skip
 

@@ -39,7 +39,7 @@ class LastOp(AugmentOp):
     op: Literal["last"] = Field(..., description="Selects this op.")
 
 
-def _last(params: LastOp, similar: ops.Similar) -> ops.ItemKernel:
+def _last(params: LastOp, lookups: ops.Lookups) -> ops.ItemKernel:
     return lambda items, draws: sequence.Edit(np.array([len(items) - 1]), items[-1:], np.zeros(1, dtype=bool))
 
 
@@ -81,7 +81,7 @@ def test_an_op_registered_from_outside_is_configured_checked_and_run() -> None:
         shifted = recipes.column_kernel(shift, Fitted())([np.array([1.0, 2.0, np.nan])], draws)[0]
         assert shifted[:2].tolist() == [3.5, 4.5] and np.isnan(shifted[2])
         items = np.array(["a", "b", "c"], dtype=object)
-        assert recipes.item_kernel(last, lambda: sequence.SimilarItems({}))(items, draws).items.tolist() == ["c"]
+        assert recipes.item_kernel(last, ops.Lookups())(items, draws).items.tolist() == ["c"]
         assert recipes.eligible(last, 3)(1) and recipes.descriptor(1, last) == "1:last(p=1.0, copies=2)"
     with pytest.raises(ConfigError, match=r"'augment\.ops\[0\]'.*unknown op; known ops: categorical_jitter"):
         test_config("augment.ops=[{op: shift, column: price}]")

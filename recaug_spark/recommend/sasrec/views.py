@@ -115,7 +115,7 @@ class ViewMaker:
         self.ops = tuple(ops)
         self.seed = seed
         self.mask_index = mask_index
-        self.kernels = [recipes.item_kernel(op, lambda: table) for op in self.ops]
+        self.kernels = [recipes.item_kernel(op, recipes.Lookups(similar=lambda: table)) for op in self.ops]
         self.tokens = [recipes.token(op) for op in self.ops]
         # ``batched=False`` runs every op's item kernel row by row (the reference the batch forms match).
         self.batch = [BATCH.get(type(op)) if batched and (t is None or mask_index is not None) else None
