@@ -79,7 +79,8 @@ class GanConfig(Frozen):
     categorical: tuple[str, ...] | None = Field(
         None,
         description="Categorical columns (event_type required). null = event_type, category, dow, segment: those "
-        "the source fills (event_type always) and whose training values vary.",
+        "the source fills and whose training values vary (a column with one value is left out, whatever its "
+        "kind, and every synthetic row takes that value).",
     )
     epochs: int = Field(30, ge=1, description="The epoch budget (early stopping may end sooner).")
     top_k: int = Field(30, ge=1, le=10_000, description="Levels kept per categorical column (the rest become <other>).")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,15 +138,16 @@ def synthesize_batch(artifact: GeneratorArtifact, generator: Generator, plan: Pl
     items = plan.item_candidates.draw(_levels(decoded, plan.item_candidates.column, n), u_item)
     ts = _timestamps(decoded, plan, u_day, u_minute)
     extra = {f"gan_{i}": _as_text(decoded[c]) for i, c in enumerate(extra_columns(transformer.columns))}
+    constants = artifact.info.get("constants", {})  # the columns left out of the GAN for their one value
     return pd.DataFrame(
         {
             "event_id": (f"gan:{plan.version}:{plan.seed}:{batch}:" + pd.Series(np.arange(n)).astype(str)).to_numpy(),
             "user_id": users,
             "item_id": items,
-            "event_type": _column(decoded, "event_type", n, object),
+            "event_type": _column(decoded, "event_type", n, object, constants),
             "ts_us": ts,
-            "quantity": _column(decoded, "quantity", n, np.float64),
-            "price": _column(decoded, "price", n, np.float64),
+            "quantity": _column(decoded, "quantity", n, np.float64, constants),
+            "price": _column(decoded, "price", n, np.float64, constants),
             "gen_batch": np.full(n, batch, dtype=np.int64),
             **extra,
         }
@@ -171,9 +173,11 @@ def _levels(decoded: pd.DataFrame, column: str | None, n: int) -> np.ndarray:
     return levels
 
 
-def _column(decoded: pd.DataFrame, name: str, n: int, dtype: type) -> np.ndarray:
+def _column(decoded: pd.DataFrame, name: str, n: int, dtype: type, constants: Mapping[str, Any]) -> np.ndarray:
+    """The decoded column, else its constant (the one training value), else missing."""
     if name not in decoded.columns:
-        return np.full(n, None if dtype is object else np.nan, dtype=dtype)
+        value = constants.get(name)
+        return np.full(n, (None if dtype is object else np.nan) if value is None else value, dtype=dtype)
     values: np.ndarray = decoded[name].to_numpy(dtype=dtype)
     return values
 

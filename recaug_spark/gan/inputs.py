@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -32,6 +33,7 @@ class TrainingSample:
     total: int
     sample: pd.DataFrame
     holdout: pd.DataFrame
+    constants: Mapping[str, Any]  # the columns left out for one value, and that value
 
 
 def training_sample(lake: Lake, cfg: RecaugConfig, inputs: Mapping[str, int]) -> TrainingSample:
@@ -57,6 +59,13 @@ def training_sample(lake: Lake, cfg: RecaugConfig, inputs: Mapping[str, int]) ->
     holdout = gan_table.to_pandas(selection.holdout(table), candidates)
     log.info("train-gan: %d training rows, %d held out, of %d", len(sample), len(holdout), total)
     gan = gan_table.without_constant(candidates, cfg.gan, sample)
+    constants = gan_table.constants(candidates, gan, sample)
+    if not gan_table.names(gan):
+        raise ConfigError(
+            "gan", f"every column of the GAN's table holds one value in the training rows ({constants}): nothing to "
+            "learn. Map more columns in the source (source.events.columns), or name them in gan.continuous and "
+            "gan.categorical",
+        )  # fmt: skip
     sample, holdout = (frame[["event_id", *gan_table.names(gan)]] for frame in (sample, holdout))
     empty = [c for c in gan.continuous or () if sample[c].isna().all()]
     if empty:
@@ -65,4 +74,4 @@ def training_sample(lake: Lake, cfg: RecaugConfig, inputs: Mapping[str, int]) ->
             f"{empty} have no values in the training rows (does the source have them?); "
             "leave them out of gan.continuous",
         )
-    return TrainingSample(gan, selection, total, sample, holdout)
+    return TrainingSample(gan, selection, total, sample, holdout, constants)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame
@@ -92,7 +94,8 @@ def names(cfg: GanConfig) -> list[str]:
 
 def candidates(cfg: GanConfig, provided: frozenset[str] | None) -> GanConfig:
     """``cfg`` with every unset column list (None) replaced by its defaults (source_columns.GAN_DEFAULTS)
-    that the source fills (``provided``; None = all), event_type always."""
+    that the source fills (``provided``; None = all), event_type always (:func:`without_constant` leaves
+    out those with one value)."""
     chosen = {
         kind: tuple(c for c in defaults if provided is None or c in provided or c == "event_type")
         for kind, defaults in GAN_DEFAULTS.items()
@@ -103,14 +106,14 @@ def candidates(cfg: GanConfig, provided: frozenset[str] | None) -> GanConfig:
 
 def without_constant(chosen: GanConfig, configured: GanConfig, sample: pd.DataFrame) -> GanConfig:
     """``chosen`` without the default columns (those ``configured`` leaves unset) that hold one value in
-    the training ``sample`` (a missing value counts as one) — nothing for a GAN to learn; event_type
-    always stays (synthetic events need a type). Logs what was chosen."""
+    the training ``sample`` (a missing value counts as one), whatever their kind: nothing for a GAN to
+    learn, and every synthetic row takes that value (:func:`constants`). Logs what was chosen."""
     update: dict[str, tuple[str, ...]] = {}
     for kind in GAN_DEFAULTS:
         if getattr(configured, kind) is not None:
             continue
         columns: tuple[str, ...] = getattr(chosen, kind)
-        kept = tuple(c for c in columns if c == "event_type" or sample[c].nunique(dropna=False) > 1)
+        kept = tuple(c for c in columns if sample[c].nunique(dropna=False) > 1)
         log.info(
             "train-gan: gan.%s not set: chose %s%s", kind, list(kept),
             f" (left out, one value in the training rows: {sorted(set(columns) - set(kept))})"
@@ -118,6 +121,19 @@ def without_constant(chosen: GanConfig, configured: GanConfig, sample: pd.DataFr
         )  # fmt: skip
         update[kind] = kept
     return chosen.model_copy(update=update)
+
+
+def constants(chosen: GanConfig, kept: GanConfig, sample: pd.DataFrame) -> dict[str, Any]:
+    """The one value (None: missing) of each column of ``chosen`` that ``kept`` left out: what every
+    synthetic row takes for it (JSON values, for the artifact's metadata)."""
+    left_out = [c for c in names(chosen) if c not in names(kept)]
+    return {c: _json_value(sample[c].iloc[0]) if len(sample) else None for c in left_out}
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)

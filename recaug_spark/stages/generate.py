@@ -8,7 +8,6 @@ partition; the newest ``generate.keep_runs`` are kept.
 
 from __future__ import annotations
 
-from recaug_spark.config import GanConfig
 from recaug_spark.gan import store
 from recaug_spark.gan import table as gan_table
 from recaug_spark.gan.artifact import GeneratorArtifact
@@ -45,7 +44,8 @@ def run(job: Job) -> StageResult:
     spark, cfg, lake, ctx = job.spark, job.cfg, job.lake, job.ctx
     conf = cfg.generate
     version, files, artifact = _generator(job)
-    gan = GanConfig.model_validate({**cfg.gan.model_dump(), **artifact.info["schema"]})
+    # The generator's columns, as chosen (a constant event_type left out: not a user's config to validate).
+    gan = cfg.gan.model_copy(update={kind: tuple(names) for kind, names in artifact.info["schema"].items()})
     check_condition(conf, artifact.transformer)
     view = gan_table.training_view(lake, _trained_on(artifact))
     synthetic = synthetic_rows(

@@ -38,6 +38,7 @@ def run(job: Job) -> StageResult:
     trained = train_generator(data, transformer, holdout, gan, seed=cfg.run.seed)
     info: dict[str, Any] = {
         "schema": {"continuous": list(gan.continuous or ()), "categorical": list(gan.categorical or ())},
+        "constants": dict(found.constants),
         "inputs": inputs,
         "config_hash": ctx.config_hash,
         "run_id": ctx.run_id,

@@ -277,11 +277,13 @@ def test_a_source_without_prices_refreshes_with_defaults_that_follow_its_columns
     assert [s.column for s in cfg.preprocess.impute] == [] and [s.column for s in cfg.preprocess.normalize] == ["hour"]
     log = caplog.text
     assert "augment.ops not set; source 'till' lacks columns of ['gaussian_noise']" in log
-    # GAN columns: what the source fills, constant ones (event_type aside) left out.
+    # GAN columns: what the source fills, constant ones left out whatever their kind; synthetic events
+    # take the one value.
     assert "gan.continuous not set: chose ['hour']" in log
-    assert "gan.categorical not set: chose ['event_type', 'dow']" in log
+    assert "gan.categorical not set: chose ['dow'] (left out, one value in the training rows: ['event_type'])" in log
     lake = Lake(spark, str(tmp_path / "lake"))
     ops = {r.op for r in lake.read("gold/augmented_events").select(F.explode("aug_ops").alias("op")).collect()}
     assert {op.split(":")[1].split("(")[0] for op in ops} == {"crop", "substitute"}
-    assert lake.read("gold/synthetic_events").count() > 0
+    types = lake.read("gold/synthetic_events").groupBy("event_type").count().collect()
+    assert [r.event_type for r in types] == ["purchase"] and types[0]["count"] > 0
     assert lake.read("gold/eval_metrics").where(F.col("variant") == "real+both").count() > 0

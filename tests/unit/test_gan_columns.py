@@ -30,13 +30,22 @@ def test_constant_default_columns_are_left_out_and_the_choice_is_logged(caplog: 
     configured = GanConfig()
     with caplog.at_level(logging.INFO):
         chosen = table.without_constant(table.candidates(configured, None), configured, sample)
-    # One value (a missing value counts as one) teaches a GAN nothing; event_type always stays.
+    # One value (a missing value counts as one) teaches a GAN nothing, whatever the column's kind (a
+    # purchase-only log's event_type too): every synthetic row takes that value.
     assert chosen.continuous == ("price",)
-    assert chosen.categorical == ("event_type", "category")
+    assert chosen.categorical == ("category",)
     assert (
         "gan.continuous not set: chose ['price'] (left out, one value in the training rows: ['hour', 'quantity'])"
         in caplog.text
     )
+    assert (
+        "gan.categorical not set: chose ['category'] (left out, one value in the training rows: ['dow', "
+        "'event_type', 'segment'])" in caplog.text
+    )
+    every = table.candidates(configured, None)
+    assert table.constants(every, chosen, sample) == {
+        "quantity": 1.0, "hour": None, "event_type": "purchase", "dow": "1", "segment": None,
+    }  # fmt: skip
     # Columns the user set are kept, constant or not.
     mine = GanConfig(continuous=("quantity",), categorical=("event_type", "dow"))
     assert table.without_constant(table.candidates(mine, None), mine, sample) == mine
